@@ -1,0 +1,50 @@
+"""clerk_middleware.core: Clerk request authentication, free of any web framework.
+
+Rules of this package (kept by every module in it):
+
+1. No web-framework imports. Adapters translate their requests into
+   ``AuthRequest`` and this package's answers into their responses.
+2. No I/O but Clerk's Backend API (JWKS, handshake payload, session refresh),
+   and only in ``_backend``; the decision itself is a pure function of
+   (request, options, keys, now).
+3. Time enters only through ``ClerkOptions.clock``; the environment is read
+   only by ``ClerkOptions.from_env``.
+4. Nothing that arrives with a request raises: every input resolves to a
+   ``RequestState``. Configuration errors are raised when options are built.
+"""
+
+from ._auth import Auth, ReverificationConfig
+from ._authenticate import authenticate_request, authenticate_request_async
+from ._errors import (
+    AuthControlFlow,
+    AuthNotFound,
+    AuthRedirect,
+    AuthUnauthorized,
+    ClerkError,
+    ConfigurationError,
+    MalformedPathError,
+    TokenVerificationError,
+)
+from ._options import ClerkOptions, OrganizationSyncOptions
+from ._request import AuthRequest
+from ._state import AuthStatus, RequestState
+
+__all__ = [
+    "Auth",
+    "AuthControlFlow",
+    "AuthNotFound",
+    "AuthRedirect",
+    "AuthRequest",
+    "AuthStatus",
+    "AuthUnauthorized",
+    "ClerkError",
+    "ClerkOptions",
+    "ConfigurationError",
+    "MalformedPathError",
+    "OrganizationSyncOptions",
+    "RequestState",
+    "ReverificationConfig",
+    "TokenVerificationError",
+    "authenticate_request",
+    "authenticate_request_async",
+]

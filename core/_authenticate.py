@@ -1,0 +1,855 @@
+"""Authenticate one request exactly as Clerk's ``authenticateRequest`` does.
+
+The decision is written once, as a generator (``_Flow.run``) that yields an
+effect whenever it needs Clerk's Backend API (a signing key, a handshake
+payload, a session refresh) and receives the answer. ``authenticate_request``
+and ``authenticate_request_async`` are the two small drivers that carry out
+those effects, the first blocking, the second with ``await``; with ``jwt_key``
+set, no effect is ever yielded.
+
+Rules of this module: no framework imports; time comes only from
+``options.clock``; nothing raised for request input escapes a driver.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+from ._auth import auth_from_claims
+from ._errors import TokenVerificationError
+from ._jwt import (
+    CATEGORY_M2M,
+    ENSURE_CLERK_JWT,
+    DecodedJwt,
+    check_header,
+    decode_jwt,
+    has_non_session_category,
+    is_machine_jwt,
+    verify_claims,
+    verify_signature,
+)
+from ._keys import accounts_base_url
+from ._options import ClerkOptions
+from ._request import AuthRequest
+from ._state import AuthStatus, RequestState
+from ._url import Url, form_encode, parse_url
+
+__all__ = [
+    "HandshakePayloadRequest",
+    "authenticate_request",
+    "authenticate_request_async",
+    "KeyRequest",
+    "RefreshError",
+    "RefreshRequest",
+    "run_flow_async",
+    "run_flow_sync",
+]
+
+logger = logging.getLogger("clerk_middleware")
+
+API_VERSION = "2026-05-12"
+SESSION = "__session"
+CLIENT_UAT = "__client_uat"
+REFRESH = "__refresh"
+DEV_BROWSER = "__clerk_db_jwt"
+HANDSHAKE = "__clerk_handshake"
+HANDSHAKE_NONCE = "__clerk_handshake_nonce"
+REDIRECT_COUNT = "__clerk_redirect_count"
+TIME_REASONS = frozenset({"token-expired", "token-not-active-yet", "token-iat-in-the-future"})
+DEV_PORTAL_LEGACY = (".lcl.dev", ".lclstage.dev", ".lclclerk.com")
+DEV_PORTAL_CURRENT = (".accounts.dev", ".accountsstage.dev", ".accounts.lclclerk.com")
+ONE_DAY_MS = 86_400_000
+_JS_NUMBER = re.compile(
+    r"[+-]?(?:Infinity|(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))"
+)
+_JS_INT_PREFIX = re.compile(r"[+-]?\d+")
+_SCHEME_PREFIX = re.compile(r"https?://", re.IGNORECASE)
+
+
+# --- effects: what the flow asks its driver to do -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRequest:
+    """Need the public key for ``kid`` from the instance's JWKS.
+
+    The driver answers with an ``RSAPublicKey`` or raises ``TokenVerificationError``.
+    """
+
+    kid: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakePayloadRequest:
+    """Need the cookie directives behind a handshake nonce (a list of Set-Cookie strings)."""
+
+    nonce: str
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshRequest:
+    """Need a session refresh: ``POST /v1/sessions/{session_id}/refresh``.
+
+    The driver answers with the new Set-Cookie strings or raises ``RefreshError``.
+    """
+
+    session_id: str
+    expired_token: str
+    refresh_token: str
+    suffixed_cookies: bool
+    request_origin: str
+    request_headers: dict[str, list[str]]
+
+
+class RefreshError(Exception):
+    """A session refresh failed; ``reason`` becomes ``session-token-expired-refresh-<reason>``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+Effect = KeyRequest | HandshakePayloadRequest | RefreshRequest
+Flow = Generator[Effect, Any, RequestState]
+
+
+class _HandshakeFailed(Exception):
+    """Consuming a handshake failed in a way that lets the request flow continue."""
+
+
+# --- small JavaScript semantics the flow depends on -----------------------------------------
+
+
+def js_number(text: str) -> float:
+    """JavaScript ``Number(text)`` for a cookie value (NaN when not numeric)."""
+    text = text.strip()
+    if text == "":
+        return 0.0
+    lowered = text.lower()
+    for prefix, base in (("0x", 16), ("0o", 8), ("0b", 2)):
+        if lowered.startswith(prefix):
+            try:
+                return float(int(text[2:], base))
+            except ValueError:
+                return math.nan
+    if _JS_NUMBER.fullmatch(text):
+        return float(text.replace("Infinity", "inf"))
+    return math.nan
+
+
+def js_parse_int(text: str) -> int:
+    """JavaScript ``parseInt(text) || 0`` (hex with ``0x``, leading digits, else 0)."""
+    text = text.lstrip(" \t\n\r\f\v\u00a0\ufeff")
+    sign = -1 if text.startswith("-") else 1
+    body = text[1:] if text[:1] in "+-" else text
+    if body[:2].lower() == "0x":
+        digits = re.match(r"[0-9a-fA-F]+", body[2:])
+        return sign * int(digits.group(), 16) if digits else 0
+    match = _JS_INT_PREFIX.match(body)
+    return sign * int(match.group()) if match else 0
+
+
+def _js_to_number(value: Any) -> float:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
+    if value is None:
+        return 0.0
+    if isinstance(value, str):
+        return js_number(value)
+    return math.nan
+
+
+def _format_js_number(value: float) -> str:
+    if value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    return repr(value)
+
+
+def _header_token(value: str | None) -> str | None:
+    """Clerk's Authorization parsing: ``value.split(" ", 2)``."""
+    if not value:
+        return None
+    pieces = value.split(" ")
+    scheme = pieces[0]
+    token = pieces[1] if len(pieces) > 1 else ""
+    if not token:
+        return scheme
+    return token if scheme == "Bearer" else None
+
+
+# --- the flow -------------------------------------------------------------------------------
+
+
+class _Flow:
+    """The per-request context and decision procedure (Clerk's AuthenticateContext + request.ts)."""
+
+    def __init__(self, request: AuthRequest, options: ClerkOptions) -> None:
+        self.request = request
+        self.options = options
+        self.method = request.method
+        self.now_ms = math.floor(options.clock() * 1000)
+        self.clerk_url = self._derive_url()
+        self.frontend_api = options.frontend_api(self.clerk_url.origin)
+        self.development = options.parsed_key.instance_type == "development"
+        header = request.header
+        self.token_in_header = _header_token(header("authorization"))
+        self.origin = header("origin")
+        self.referrer = header("referer")
+        self.sec_fetch_dest = header("sec-fetch-dest")
+        self.accept = header("accept")
+        self._decoded: dict[str, DecodedJwt | None] = {}
+        self._suffixed: bool | None = None
+        self.cookies = request.cookies
+        self.session_token_in_cookie = self._pick_cookie(SESSION)
+        self.refresh_token_in_cookie = self._suffixed_cookie(REFRESH)
+        self.client_uat = js_parse_int(self._pick_cookie(CLIENT_UAT) or "")
+        self.dev_browser_token = self.clerk_url.param(DEV_BROWSER) or self._pick_cookie(
+            DEV_BROWSER
+        )
+        self.handshake_token = self.clerk_url.param(HANDSHAKE) or self._cookie(HANDSHAKE)
+        counter = js_number(self._cookie(REDIRECT_COUNT) or "")
+        self.loop_counter = 0.0 if math.isnan(counter) else counter
+        self.handshake_nonce = self.clerk_url.param(HANDSHAKE_NONCE) or self._cookie(
+            HANDSHAKE_NONCE
+        )
+
+    # -- request facts
+
+    def _derive_url(self) -> Url:
+        url = self.request.parsed_url
+        header = self.request.headers.get
+        forwarded_host = header("x-forwarded-host")
+        forwarded_proto = header("x-forwarded-proto")
+        host = forwarded_host.split(",")[0] if forwarded_host is not None else header("host")
+        proto = forwarded_proto.split(",")[0] if forwarded_proto is not None else url.scheme
+        if not host or not proto:
+            return url
+        # Only web schemes are trusted from a header; anything else keeps the real URL.
+        if proto not in ("http", "https"):
+            return url
+        if f"{proto}://{host}" == url.origin:
+            return url
+        try:
+            base = parse_url(f"{proto}://{host}")
+            rebuilt = parse_url(url.path + ("" if url.query is None else "?" + url.query), base)
+        except (ValueError, UnicodeError):
+            return url
+        return rebuilt
+
+    def _cookie(self, name: str) -> str | None:
+        return self.cookies.get(name) or None
+
+    def _suffixed_cookie(self, name: str) -> str | None:
+        return self.cookies.get(f"{name}_{self.options.cookie_suffix}") or None
+
+    def _pick_cookie(self, name: str) -> str | None:
+        if self.uses_suffixed_cookies():
+            return self._suffixed_cookie(name)
+        return self._cookie(name)
+
+    def _decode_quietly(self, token: str) -> DecodedJwt | None:
+        if token not in self._decoded:
+            try:
+                self._decoded[token] = decode_jwt(token)
+            except TokenVerificationError:
+                self._decoded[token] = None
+        return self._decoded[token]
+
+    def uses_suffixed_cookies(self) -> bool:
+        """Clerk's ``usesSuffixedCookies``: which of two cookie sets belongs to this instance."""
+        if self._suffixed is None:
+            self._suffixed = self._compute_suffixed()
+        return self._suffixed
+
+    def _compute_suffixed(self) -> bool:
+        suffixed_uat = self._suffixed_cookie(CLIENT_UAT)
+        uat = self._cookie(CLIENT_UAT)
+        suffixed_session = self._suffixed_cookie(SESSION) or ""
+        session = self._cookie(SESSION) or ""
+        if session:
+            decoded = self._decode_quietly(session)
+            iss = decoded.payload.get("iss") if decoded else None
+            if not iss:
+                return False
+            if not isinstance(iss, str) or (
+                _SCHEME_PREFIX.sub("", iss) != self.options.original_frontend_api
+            ):
+                return True
+        if not suffixed_uat and not suffixed_session:
+            return False
+        session_jwt = self._decode_quietly(session) if session else None
+        suffixed_jwt = self._decode_quietly(suffixed_session) if suffixed_session else None
+        session_iat = (session_jwt.payload.get("iat") if session_jwt else None) or 0
+        suffixed_iat = (suffixed_jwt.payload.get("iat") if suffixed_jwt else None) or 0
+        if (
+            suffixed_uat != "0"
+            and uat != "0"
+            and _js_to_number(session_iat) > _js_to_number(suffixed_iat)
+        ):
+            return False
+        if suffixed_uat == "0" and uat != "0":
+            return False
+        if self.development:
+            expired = suffixed_jwt is not None and (
+                _js_to_number(suffixed_jwt.payload.get("exp", math.nan))
+                <= math.floor(self.now_ms / 1000)
+            )
+            if suffixed_uat != "0" and uat == "0" and expired:
+                return False
+        return not (not suffixed_uat and suffixed_session)
+
+    @property
+    def session_token(self) -> str | None:
+        return self.session_token_in_cookie or self.token_in_header
+
+    def eligible_for_handshake(self) -> bool:
+        if self.method != "GET":
+            return False
+        if self.sec_fetch_dest in ("document", "iframe"):
+            return True
+        return not self.sec_fetch_dest and bool(self.accept and self.accept.startswith("text/html"))
+
+    # -- verification
+
+    def _resolve_key(self, jwt: DecodedJwt) -> Generator[Effect, Any, RSAPublicKey]:
+        if self.options.public_key is not None:
+            return self.options.public_key
+        kid = jwt.header.get("kid")
+        key: RSAPublicKey = yield KeyRequest(kid if isinstance(kid, str) else None)
+        return key
+
+    def verify(
+        self, jwt: DecodedJwt, *, clock_skew_in_ms: float | None = None
+    ) -> Generator[Effect, Any, dict[str, Any]]:
+        """Clerk's ``verifyToken``: category, key, typ, alg, signature, then claims."""
+        if jwt.header.get("cat") == CATEGORY_M2M:
+            raise TokenVerificationError(
+                "token-invalid", "Invalid session token category.", ENSURE_CLERK_JWT
+            )
+        key = yield from self._resolve_key(jwt)
+        check_header(jwt)
+        if not verify_signature(jwt, key):
+            raise TokenVerificationError("token-invalid-signature", "JWT signature is invalid.")
+        options = self.options
+        skew = options.clock_skew_in_ms if clock_skew_in_ms is None else clock_skew_in_ms
+        verify_claims(
+            jwt.payload,
+            now_ms=self.now_ms,
+            clock_skew_in_ms=skew if math.isfinite(skew) else 5000,
+            audiences=options.audiences,
+            authorized_parties=tuple(options.authorized_parties),
+            issuers=options.issuers,
+            issuer_check=options.issuer if callable(options.issuer) else None,
+        )
+        return jwt.payload
+
+    # -- handshake
+
+    def _handshake_location(self, reason: str) -> str:
+        redirect = self.clerk_url.without_params(DEV_BROWSER, "__dev_session")
+        fapi = self.frontend_api
+        base = (fapi if fapi.startswith("http") else f"https://{fapi}").rstrip("/") + "/"
+        target = parse_url("v1/client/handshake", parse_url(base))
+        params = [
+            ("redirect_url", redirect.href),
+            ("__clerk_api_version", API_VERSION),
+            ("suffixed_cookies", "true" if self.uses_suffixed_cookies() else "false"),
+            ("__clerk_hs_reason", reason),
+            ("format", "nonce"),
+        ]
+        if self.session_token:
+            params.append((SESSION, self.session_token))
+        if self.development and self.dev_browser_token:
+            params.append((DEV_BROWSER, self.dev_browser_token))
+        org_target = self._organization_target()
+        if org_target is not None:
+            params.append(("organization_id", org_target[1]))
+        return target.with_params(params).href
+
+    def maybe_handshake(
+        self, reason: str, message: str, location: str | None = None
+    ) -> RequestState:
+        """Clerk's ``handleMaybeHandshakeStatus``."""
+        if not self.eligible_for_handshake():
+            return RequestState.signed_out(reason, message)
+        headers = [
+            ("location", location or self._handshake_location(reason)),
+            ("cache-control", "no-store"),
+        ]
+        if self.loop_counter == 3:
+            if reason == "satellite-needs-syncing":
+                logger.warning(
+                    "Clerk: Satellite-domain authentication resulted in an infinite redirect "
+                    "loop. Check that this request is using a configured primary or satellite "
+                    "domain for the production instance."
+                )
+            else:
+                logger.warning(
+                    "Clerk: Refreshing the session token resulted in an infinite redirect loop. "
+                    "This usually means that your Clerk instance keys do not match - make sure "
+                    "to copy the correct publishable and secret keys from the Clerk dashboard."
+                )
+            return RequestState.signed_out(reason, message)
+        count = _format_js_number(self.loop_counter + 1)
+        headers.append(("set-cookie", f"{REDIRECT_COUNT}={count}; SameSite=Lax; HttpOnly; Max-Age=2"))
+        return RequestState.handshake(reason, message, tuple(headers))
+
+    def _verify_handshake_token(self, token: str) -> Generator[Effect, Any, dict[str, Any]]:
+        jwt = decode_jwt(token)
+        key = yield from self._resolve_key(jwt)
+        check_header(jwt)
+        if has_non_session_category(jwt):
+            raise TokenVerificationError(
+                "token-invalid", "Invalid handshake token category.", ENSURE_CLERK_JWT
+            )
+        if not verify_signature(jwt, key):
+            raise TokenVerificationError(
+                "token-invalid-signature", "Handshake signature is invalid."
+            )
+        return jwt.payload
+
+    def resolve_handshake(self) -> Flow:
+        """Clerk's ``resolveHandshake``: apply the handshake's cookies and verify its session."""
+        headers: list[tuple[str, str]] = [
+            ("access-control-allow-origin", "null"),
+            ("access-control-allow-credentials", "true"),
+        ]
+        directives: list[Any] = []
+        if self.handshake_nonce:
+            try:
+                directives = list((yield HandshakePayloadRequest(self.handshake_nonce)))
+            except Exception as exc:  # the API is down or answered garbage: no directives
+                logger.error("Clerk: error getting handshake payload: %s", type(exc).__name__)
+        elif self.handshake_token:
+            payload = yield from self._verify_handshake_token(self.handshake_token)
+            if isinstance(payload.get("handshake"), list):
+                directives = payload["handshake"]
+        session_token: str | None = ""
+        for directive in directives:
+            if not isinstance(directive, str) or any(c in directive for c in "\r\n\0"):
+                raise _HandshakeFailed("malformed cookie directive")
+            headers.append(("set-cookie", directive))
+            pieces = directive.split(";")[0].split("=")
+            if pieces[0].startswith(SESSION):
+                session_token = pieces[1] if len(pieces) > 1 else None
+        if self.development:
+            clean = self.clerk_url.without_params(
+                HANDSHAKE, "__clerk_help", DEV_BROWSER, HANDSHAKE_NONCE
+            )
+            headers.append(("location", clean.href))
+            headers.append(("cache-control", "no-store"))
+        if session_token == "":
+            return RequestState.signed_out("session-token-missing", "", tuple(headers))
+        try:
+            jwt = decode_jwt(session_token or "")
+            claims = yield from self.verify(jwt)
+        except TokenVerificationError as error:
+            if self.development and error.reason in TIME_REASONS:
+                logger.error(
+                    "Clerk: Clock skew detected. This usually means that your system clock is "
+                    "inaccurate. Clerk will attempt to account for the clock skew in "
+                    "development. %s",
+                    error.full_message("cookie"),
+                )
+                try:
+                    claims = yield from self.verify(jwt, clock_skew_in_ms=ONE_DAY_MS)
+                except TokenVerificationError as retry_error:
+                    raise _HandshakeFailed(retry_error.message) from retry_error
+            else:
+                raise _HandshakeFailed(error.message) from error
+        return RequestState.signed_in(claims, session_token or "", tuple(headers))
+
+    # -- cross-origin and organization checks
+
+    def _is_cross_origin_referrer(self) -> bool:
+        if not self.referrer:
+            return False
+        try:
+            return parse_url(self.referrer).origin != self.clerk_url.origin
+        except (ValueError, UnicodeError):
+            return False
+
+    def _is_known_clerk_referrer(self) -> bool:
+        if not self.referrer:
+            return False
+        try:
+            referrer = parse_url(self.referrer)
+            host = referrer.hostname
+            fapi = self.frontend_api
+            fapi_host = parse_url(fapi).hostname if fapi.startswith("http") else fapi
+            if host == fapi_host:
+                return True
+            if self.development:
+                if host.startswith("accounts.") and host.endswith(DEV_PORTAL_LEGACY):
+                    return True
+                if any(
+                    host.endswith(s) and not host.endswith(".clerk" + s) for s in DEV_PORTAL_CURRENT
+                ):
+                    return True
+            accounts = accounts_base_url(fapi)
+            return bool(accounts) and parse_url(accounts).origin == referrer.origin
+        except (ValueError, UnicodeError):
+            return False
+
+    def _organization_target(self) -> tuple[str, str] | None:
+        """Clerk's ``OrganizationMatcher.findTarget`` on the current path.
+
+        Returns ``("id", value)`` or ``("slug", value)`` for an organization
+        pattern, ``("personal", "")`` for a personal-account pattern, or None.
+        """
+        sync = self.options.organization_sync_options
+        if sync is None:
+            return None
+        from ._routes import match_params
+
+        path = self.clerk_url.path
+        if sync.organization_patterns:
+            params = match_params(sync.organization_patterns, path)
+            if params is not None:
+                if params.get("id"):
+                    return ("id", params["id"])
+                if params.get("slug"):
+                    return ("slug", params["slug"])
+        if sync.personal_account_patterns:
+            if match_params(sync.personal_account_patterns, path) is not None:
+                return ("personal", "")
+        return None
+
+    def _organization_sync(self, org_id: Any, org_slug: Any) -> RequestState | None:
+        """Clerk's ``handleMaybeOrganizationSyncHandshake``."""
+        target = self._organization_target()
+        if target is None:
+            return None
+        kind, value = target
+        if kind == "id":
+            must_activate = value != org_id
+        elif kind == "slug":
+            must_activate = value != org_slug
+        else:
+            must_activate = bool(org_id)
+        if not must_activate:
+            return None
+        if self.loop_counter >= 3:
+            logger.warning(
+                "Clerk: Organization activation handshake loop detected. This is likely due to "
+                "an invalid organization ID or slug. Skipping organization activation."
+            )
+            return None
+        state = self.maybe_handshake("active-organization-mismatch", "")
+        return state if state.status is AuthStatus.HANDSHAKE else None
+
+    # -- errors
+
+    def handle_error(self, error: Exception, carrier: str) -> Flow:
+        """Clerk's ``handleSessionTokenError``: refresh, handshake, or signed out."""
+        if not isinstance(error, TokenVerificationError):
+            return RequestState.signed_out("unexpected-error")
+        refresh_error: str | None
+        if (
+            error.reason == "token-expired"
+            and self.refresh_token_in_cookie
+            and self.method == "GET"
+        ):
+            outcome = yield from self._attempt_refresh()
+            if isinstance(outcome, RequestState):
+                return outcome
+            refresh_error = outcome
+        elif self.method != "GET":
+            refresh_error = "non-eligible-non-get"
+        elif not self.refresh_token_in_cookie:
+            refresh_error = "non-eligible-no-refresh-cookie"
+        else:
+            refresh_error = None
+        message = error.full_message(carrier)
+        if error.reason in TIME_REASONS:
+            if error.reason == "token-expired":
+                reason = f"session-token-expired-refresh-{refresh_error}"
+            elif error.reason == "token-not-active-yet":
+                reason = "session-token-nbf"
+            else:
+                reason = "session-token-iat-in-the-future"
+            return self.maybe_handshake(reason, message)
+        return RequestState.signed_out(error.reason, message)
+
+    def _attempt_refresh(self) -> Generator[Effect, Any, RequestState | str]:
+        expired = self.session_token
+        if not expired:
+            return "missing-session-token"
+        refresh = self.refresh_token_in_cookie
+        if not refresh:
+            return "missing-refresh-token"
+        decoded = self._decode_quietly(expired)
+        if decoded is None:
+            return "expired-session-token-decode-failed"
+        sid = decoded.payload.get("sid")
+        if not sid:
+            return "expired-session-token-missing-sid-claim"
+        request_headers = {name: [value] for name, value in self.request.headers.items()}
+        try:
+            cookies = yield RefreshRequest(
+                session_id=str(sid),
+                expired_token=expired,
+                refresh_token=refresh,
+                suffixed_cookies=self.uses_suffixed_cookies(),
+                request_origin=self.clerk_url.origin,
+                request_headers=request_headers,
+            )
+        except RefreshError as exc:
+            return exc.reason
+        except Exception:
+            return "unexpected-bapi-error"
+        if not cookies:
+            return "unexpected-sdk-error"
+        headers: list[tuple[str, str]] = []
+        session_token: str | None = ""
+        for directive in cookies:
+            if not isinstance(directive, str) or any(c in directive for c in "\r\n\0"):
+                return "unexpected-sdk-error"
+            headers.append(("set-cookie", directive))
+            pieces = directive.split(";")[0].split("=")
+            if pieces[0].startswith(SESSION):
+                session_token = pieces[1] if len(pieces) > 1 else None
+        try:
+            jwt = decode_jwt(session_token or "")
+            claims = yield from self.verify(jwt)
+        except TokenVerificationError:
+            return "invalid-session-token"
+        return RequestState.signed_in(claims, session_token or "", tuple(headers))
+
+    # -- the two flows
+
+    def run(self) -> Flow:
+        """Decide; the entry point of both drivers."""
+        if self.token_in_header:
+            return (yield from self._header_flow(self.token_in_header))
+        return (yield from self._cookie_flow())
+
+    def _header_flow(self, token: str) -> Flow:
+        try:
+            jwt = decode_jwt(token)
+        except TokenVerificationError as error:
+            return (yield from self.handle_error(error, "header"))
+        if is_machine_jwt(jwt) or has_non_session_category(jwt):
+            return RequestState.signed_out("token-type-mismatch", "")
+        try:
+            claims = yield from self.verify(jwt)
+        except TokenVerificationError as error:
+            return (yield from self.handle_error(error, "header"))
+        return RequestState.signed_in(claims, token)
+
+    def _cookie_flow(self) -> Flow:
+        has_active_client = self.client_uat != 0
+        session_cookie = self.session_token_in_cookie
+        if self.handshake_nonce or self.handshake_token:
+            try:
+                return (yield from self.resolve_handshake())
+            except TokenVerificationError as error:
+                if self.development and error.reason == "token-invalid-signature":
+                    logger.error(
+                        "Clerk: Handshake token verification failed due to an invalid "
+                        "signature. If you have switched Clerk keys locally, clear your "
+                        "cookies and try again."
+                    )
+                else:
+                    logger.error("Clerk: unable to resolve handshake: %s", error.reason)
+            except _HandshakeFailed:
+                logger.error("Clerk: unable to resolve handshake.")
+
+        options = self.options
+        synced = self.clerk_url.param("__clerk_synced")
+        if (
+            options.is_satellite
+            and self.sec_fetch_dest == "document"
+            and self.method == "GET"
+            and synced != "true"
+        ):
+            has_cookies = bool(session_cookie) or has_active_client
+            needs_sync = synced == "false"
+            if options.satellite_auto_sync is not True and not has_cookies and not needs_sync:
+                return RequestState.signed_out("session-token-and-uat-missing")
+            if not has_cookies or needs_sync:
+                if not self.development:
+                    return self.maybe_handshake("satellite-needs-syncing", "")
+                sign_in = parse_url(options.sign_in_url or "")
+                location = sign_in.appending("__clerk_redirect_url", self.clerk_url.href).href
+                return self.maybe_handshake("satellite-needs-syncing", "", location)
+
+        redirect_back = self.clerk_url.param("__clerk_redirect_url")
+        if self.development and not options.is_satellite and redirect_back:
+            try:
+                target = parse_url(redirect_back)
+            except (ValueError, UnicodeError):
+                target = None
+            if target is not None:
+                if self.dev_browser_token:
+                    target = target.appending(DEV_BROWSER, self.dev_browser_token)
+                target = target.setting("__clerk_synced", "true")
+                return self.maybe_handshake("primary-responds-to-syncing", "", target.href)
+
+        if self.development and any(k == DEV_BROWSER for k, _ in self.clerk_url.params()):
+            return self.maybe_handshake("dev-browser-sync", "")
+        if self.development and not self.dev_browser_token:
+            return self.maybe_handshake("dev-browser-missing", "")
+        if not has_active_client and not session_cookie:
+            return RequestState.signed_out("session-token-and-uat-missing")
+        if not has_active_client:
+            return self.maybe_handshake("session-token-but-no-client-uat", "")
+        if not session_cookie:
+            return self.maybe_handshake("client-uat-but-no-session-token", "")
+
+        try:
+            jwt = decode_jwt(session_cookie)
+        except TokenVerificationError as error:
+            return (yield from self.handle_error(error, "cookie"))
+        if is_machine_jwt(jwt) or has_non_session_category(jwt):
+            return RequestState.signed_out("token-type-mismatch", "")
+        if _js_to_number(jwt.payload.get("iat", math.nan)) < self.client_uat:
+            return self.maybe_handshake("session-token-iat-before-client-uat", "")
+        try:
+            claims = yield from self.verify(jwt)
+        except TokenVerificationError as error:
+            return (yield from self.handle_error(error, "cookie"))
+        if not claims.get("azp"):
+            _warn_missing_azp()
+        state = RequestState.signed_in(claims, session_cookie)
+        if (
+            not options.is_satellite
+            and self.method == "GET"
+            and self.sec_fetch_dest == "document"
+            and self._is_cross_origin_referrer()
+            and not self._is_known_clerk_referrer()
+            and self.loop_counter == 0
+        ):
+            return self.maybe_handshake(
+                "primary-domain-cross-origin-sync",
+                "Cross-origin request from satellite domain requires handshake",
+            )
+        # Clerk builds the auth object here, and the request fails if it cannot be built.
+        try:
+            auth = auth_from_claims(claims, session_cookie)
+        except (ValueError, TypeError):
+            return RequestState.signed_out("unexpected-error")
+        if auth.user_id and options.organization_sync_options is not None:
+            handshake = self._organization_sync(auth.org_id, auth.org_slug)
+            if handshake is not None:
+                return handshake
+        return state
+
+
+_azp_warned = False
+
+
+def _warn_missing_azp() -> None:
+    global _azp_warned
+    if not _azp_warned:
+        _azp_warned = True
+        logger.warning(
+            "Clerk: Session token from cookie is missing the azp claim. In a future version of "
+            "Clerk, this token will be considered invalid."
+        )
+
+
+def start_flow(request: AuthRequest, options: ClerkOptions) -> Flow | RequestState:
+    """Create the flow for a request, or the final state if the request cannot be read."""
+    try:
+        return _Flow(request, options).run()
+    except (ValueError, UnicodeError):
+        return RequestState.signed_out("unexpected-error", "The request URL could not be parsed.")
+
+
+def run_flow_sync(flow: Flow, perform: Any) -> RequestState:
+    """Drive a flow, performing each effect with the blocking callable ``perform``."""
+    try:
+        effect = next(flow)
+        while True:
+            try:
+                result = perform(effect)
+            except Exception as exc:
+                effect = flow.throw(exc)
+            else:
+                effect = flow.send(result)
+    except StopIteration as stop:
+        state: RequestState = stop.value
+        return state
+
+
+async def run_flow_async(flow: Flow, perform: Any) -> RequestState:
+    """Drive a flow, awaiting the coroutine function ``perform`` for each effect."""
+    try:
+        effect = next(flow)
+        while True:
+            try:
+                result = await perform(effect)
+            except Exception as exc:
+                effect = flow.throw(exc)
+            else:
+                effect = flow.send(result)
+    except StopIteration as stop:
+        state: RequestState = stop.value
+        return state
+
+
+def _fail_closed(exc: BaseException) -> RequestState:
+    # A bug of ours must never turn into "signed in" or an exception in the
+    # app: log the type only (messages could quote input) and sign out.
+    logger.error("Clerk: internal error while authenticating a request: %s", type(exc).__name__)
+    return RequestState.signed_out("unexpected-error")
+
+
+def authenticate_request(request: AuthRequest, options: ClerkOptions) -> RequestState:
+    """Decide whether a request is signed in, signed out, or needs a handshake.
+
+    The same answer as Clerk's ``authenticateRequest`` (``@clerk/backend``) for the
+    same request. Pending sessions are signed in at this level; ``to_auth()``
+    treats them as signed out by default.
+
+    Args:
+        request: The request, as built by an adapter.
+        options: Validated configuration.
+
+    Returns:
+        The request state. Nothing raised for any request input: malformed
+        tokens, cookies or headers resolve to a signed-out state with a reason.
+    """
+    flow = start_flow(request, options)
+    if isinstance(flow, RequestState):
+        return flow
+    from ._backend import backend_for
+
+    try:
+        return run_flow_sync(flow, backend_for(options).perform)
+    except Exception as exc:
+        return _fail_closed(exc)
+
+
+async def authenticate_request_async(request: AuthRequest, options: ClerkOptions) -> RequestState:
+    """The ``async`` twin of ``authenticate_request``: same decision, non-blocking I/O.
+
+    Args:
+        request: The request, as built by an adapter.
+        options: Validated configuration.
+
+    Returns:
+        The request state; identical to what ``authenticate_request`` returns.
+    """
+    flow = start_flow(request, options)
+    if isinstance(flow, RequestState):
+        return flow
+    from ._backend import backend_for
+
+    try:
+        return await run_flow_async(flow, backend_for(options).perform_async)
+    except Exception as exc:
+        return _fail_closed(exc)
