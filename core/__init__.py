@@ -26,10 +26,20 @@ from ._errors import (
     TokenVerificationError,
 )
 from ._options import ClerkOptions, OrganizationSyncOptions
+from ._protect import (
+    CURRENT_URL,
+    build_sign_in_url,
+    build_sign_up_url,
+    is_page_request,
+    protect,
+    redirect_to_sign_in,
+    redirect_to_sign_up,
+)
 from ._request import AuthRequest
 from ._state import AuthStatus, RequestState
 
 __all__ = [
+    "CURRENT_URL",
     "Auth",
     "AuthControlFlow",
     "AuthNotFound",
@@ -47,4 +57,10 @@ __all__ = [
     "TokenVerificationError",
     "authenticate_request",
     "authenticate_request_async",
+    "build_sign_in_url",
+    "build_sign_up_url",
+    "is_page_request",
+    "protect",
+    "redirect_to_sign_in",
+    "redirect_to_sign_up",
 ]

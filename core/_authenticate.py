@@ -13,16 +13,18 @@ Rules of this module: no framework imports; time comes only from
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
 from collections.abc import Generator
-from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from ._auth import auth_from_claims
+from ._backend import backend_for
+from ._effects import Effect, HandshakePayloadRequest, KeyRequest, RefreshError, RefreshRequest
 from ._errors import TokenVerificationError
 from ._jwt import (
     CATEGORY_M2M,
@@ -38,19 +40,18 @@ from ._jwt import (
 from ._keys import accounts_base_url
 from ._options import ClerkOptions
 from ._request import AuthRequest
+from ._routes import match_params
 from ._state import AuthStatus, RequestState
-from ._url import Url, form_encode, parse_url
+from ._url import Url, parse_url
 
 __all__ = [
-    "HandshakePayloadRequest",
     "authenticate_request",
     "authenticate_request_async",
-    "KeyRequest",
-    "RefreshError",
-    "RefreshRequest",
     "run_flow_async",
     "run_flow_sync",
 ]
+
+Flow = Generator[Effect, Any, RequestState]
 
 logger = logging.getLogger("clerk_middleware")
 
@@ -71,53 +72,6 @@ _JS_NUMBER = re.compile(
 )
 _JS_INT_PREFIX = re.compile(r"[+-]?\d+")
 _SCHEME_PREFIX = re.compile(r"https?://", re.IGNORECASE)
-
-
-# --- effects: what the flow asks its driver to do -------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class KeyRequest:
-    """Need the public key for ``kid`` from the instance's JWKS.
-
-    The driver answers with an ``RSAPublicKey`` or raises ``TokenVerificationError``.
-    """
-
-    kid: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class HandshakePayloadRequest:
-    """Need the cookie directives behind a handshake nonce (a list of Set-Cookie strings)."""
-
-    nonce: str
-
-
-@dataclass(frozen=True, slots=True)
-class RefreshRequest:
-    """Need a session refresh: ``POST /v1/sessions/{session_id}/refresh``.
-
-    The driver answers with the new Set-Cookie strings or raises ``RefreshError``.
-    """
-
-    session_id: str
-    expired_token: str
-    refresh_token: str
-    suffixed_cookies: bool
-    request_origin: str
-    request_headers: dict[str, list[str]]
-
-
-class RefreshError(Exception):
-    """A session refresh failed; ``reason`` becomes ``session-token-expired-refresh-<reason>``."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-Effect = KeyRequest | HandshakePayloadRequest | RefreshRequest
-Flow = Generator[Effect, Any, RequestState]
 
 
 class _HandshakeFailed(Exception):
@@ -512,8 +466,6 @@ class _Flow:
         sync = self.options.organization_sync_options
         if sync is None:
             return None
-        from ._routes import match_params
-
         path = self.clerk_url.path
         if sync.organization_patterns:
             params = match_params(sync.organization_patterns, path)
@@ -522,9 +474,10 @@ class _Flow:
                     return ("id", params["id"])
                 if params.get("slug"):
                     return ("slug", params["slug"])
-        if sync.personal_account_patterns:
-            if match_params(sync.personal_account_patterns, path) is not None:
-                return ("personal", "")
+        if sync.personal_account_patterns and (
+            match_params(sync.personal_account_patterns, path) is not None
+        ):
+            return ("personal", "")
         return None
 
     def _organization_sync(self, org_id: Any, org_slug: Any) -> RequestState | None:
@@ -748,14 +701,10 @@ class _Flow:
         return state
 
 
-_azp_warned = False
-
-
+@functools.cache
 def _warn_missing_azp() -> None:
-    global _azp_warned
-    if not _azp_warned:
-        _azp_warned = True
-        logger.warning(
+    # Cached: Clerk warns once per process.
+    logger.warning(
             "Clerk: Session token from cookie is missing the azp claim. In a future version of "
             "Clerk, this token will be considered invalid."
         )
@@ -826,8 +775,6 @@ def authenticate_request(request: AuthRequest, options: ClerkOptions) -> Request
     flow = start_flow(request, options)
     if isinstance(flow, RequestState):
         return flow
-    from ._backend import backend_for
-
     try:
         return run_flow_sync(flow, backend_for(options).perform)
     except Exception as exc:
@@ -847,8 +794,6 @@ async def authenticate_request_async(request: AuthRequest, options: ClerkOptions
     flow = start_flow(request, options)
     if isinstance(flow, RequestState):
         return flow
-    from ._backend import backend_for
-
     try:
         return await run_flow_async(flow, backend_for(options).perform_async)
     except Exception as exc:

@@ -20,7 +20,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt.algorithms import RSAAlgorithm
 
-from ._authenticate import HandshakePayloadRequest, KeyRequest, RefreshError, RefreshRequest
+from ._effects import HandshakePayloadRequest, KeyRequest, RefreshError, RefreshRequest
 from ._errors import TokenVerificationError
 from ._options import ClerkOptions
 

@@ -1,4 +1,4 @@
-"""``create_route_matcher``: Clerk's ``createRouteMatcher``, decision for decision.
+r"""``create_route_matcher``: Clerk's ``createRouteMatcher``, decision for decision.
 
 Clerk (``@clerk/nextjs`` 7.9.17 ``createRouteMatcher``, ``@clerk/shared`` 4.41.0
 ``createPathMatcher``) compiles each string pattern with path-to-regexp 6 into
@@ -11,11 +11,11 @@ steps, all done once when the matcher is created:
    with the same error for every pattern it rejects.
 2. ``_JsRegexTranslator`` parses that source with the ECMAScript grammar for
    non-Unicode patterns (including the web-compatibility rules of Annex B, e.g.
-   ``\\8`` is ``8`` and a lone ``{`` is a literal) and writes an equivalent
+   ``\8`` is ``8`` and a lone ``{`` is a literal) and writes an equivalent
    Python ``re`` pattern. The two dialects differ in ways that change answers,
-   so nothing is passed through verbatim: ``$`` becomes ``\\Z`` (Python's ``$``
+   so nothing is passed through verbatim: ``$`` becomes ``\Z`` (Python's ``$``
    also matches before a final newline, and ``%0A`` decodes to one), ``.``,
-   ``\\d``, ``\\s`` and ``\\w`` become explicit sets, and ``i`` is applied by
+   ``\d``, ``\s`` and ``\w`` become explicit sets, and ``i`` is applied by
    expanding every set with the ECMAScript ``Canonicalize`` rule rather than
    with ``re.IGNORECASE``, whose case folding is wider (it lets ``K``, the
    Kelvin sign, match ``k``; JavaScript does not).
@@ -25,7 +25,7 @@ steps, all done once when the matcher is created:
 
 Two kinds of patterns Clerk accepts cannot be expressed in ``re`` and are
 rejected when the matcher is created, with a message saying so: backreferences
-inside a custom ``(...)`` group (``\\1``, ``\\k<name>``) and lookbehinds that are
+inside a custom ``(...)`` group (``\1``, ``\k<name>``) and lookbehinds that are
 not of fixed width.
 """
 
@@ -36,7 +36,7 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 from ._errors import ConfigurationError, MalformedPathError
@@ -341,7 +341,11 @@ class _PathParser:
         return self._next_key - 1
 
     def _safe_pattern(self, prefix: str) -> str:
-        """The default pattern of a named parameter (path-to-regexp 6.3's backtracking guard)."""
+        """Return the default pattern of a named parameter.
+
+        This is path-to-regexp 6.3's guard against catastrophic backtracking:
+        the parameter may not contain the literal text in front of it.
+        """
         prev = self.result[-1] if self.result else None
         prev_text = prefix or (prev if isinstance(prev, str) else "")
         if isinstance(prev, _Param) and not prev_text:
@@ -430,9 +434,7 @@ def _path_to_js_regex(pattern: str) -> str:
                 source += f"(?:{prefix}({part.pattern}){suffix}){part.modifier}"
         else:
             if part.modifier in ("+", "*"):
-                raise _PathSyntaxError(
-                    f'Can not repeat "{part.name}" without a prefix and suffix'
-                )
+                raise _PathSyntaxError(f'Can not repeat "{part.name}" without a prefix and suffix')
             source += f"({part.pattern}){part.modifier}"
     # Not strict: one trailing delimiter is optional; end: anchored at the end.
     return source + f"[{_js_escape(_DELIMITERS)}]?$"
@@ -499,7 +501,7 @@ def _canonicalize(unit: int) -> int:
     upper = chr(unit).upper()
     if len(upper) != 1 or ord(upper) > _MAX_UNIT:
         return unit
-    # Never map a non-ASCII character onto ASCII (so "ſ" does not match "s").
+    # Never map a non-ASCII character onto ASCII (so U+017F, long s, does not match "s").
     if unit >= 0x80 and ord(upper) < 0x80:
         return unit
     return ord(upper)
@@ -521,7 +523,7 @@ def _case_classes() -> tuple[tuple[int, ...], ...]:
 
 @functools.cache
 def _case_closure(ranges: _Ranges) -> _Ranges:
-    """The code units that match ``ranges`` case-insensitively, as JavaScript decides it."""
+    """Return the code units that match ``ranges`` case-insensitively, as JavaScript decides."""
     lows = [low for low, _ in ranges]
     extra: list[tuple[int, int]] = []
     for members in _case_classes():
@@ -589,12 +591,29 @@ def _scan_groups(source: str) -> tuple[int, bool]:
     return count, named
 
 
+def _is_surrogate_pair(units: str) -> bool:
+    return len(units) == 2 and "\ud800" <= units[0] <= "\udbff" and "\udc00" <= units[1] <= "\udfff"
+
+
+def _group_names(source: str) -> set[str]:
+    r"""Return the names of all groups in ``source`` (a ``\k<name>`` may point further right)."""
+    names: set[str] = set()
+    for found in re.finditer(r"\(\?<(?![=!])", source):
+        probe = _JsRegexTranslator(source)
+        probe._pos = found.end()
+        try:
+            names.add(probe._group_name())
+        except _JsRegexSyntaxError:
+            continue
+    return names
+
+
 class _JsRegexTranslator:
-    """Translate one JavaScript regex (no ``u`` flag, flag ``i``) into Python ``re`` source.
+    r"""Translate one JavaScript regex (no ``u`` flag, flag ``i``) into Python ``re`` source.
 
     The output uses no capturing groups (nothing reads them, and that lets
     several patterns share one compiled regex) and must be compiled with
-    ``re.ASCII`` so that ``\\b`` has JavaScript's ASCII-only idea of a word.
+    ``re.ASCII`` so that ``\b`` has JavaScript's ASCII-only idea of a word.
     """
 
     def __init__(self, source: str) -> None:
@@ -752,51 +771,48 @@ class _JsRegexTranslator:
 
     def _group_name(self) -> str:
         """Read a RegExpIdentifierName and the closing ``>``."""
-        name: list[str] = []
-        while True:
-            ch = self._peek()
-            if ch == ">" and name:
-                self._pos += 1
-                break
+        name = ""
+        while (ch := self._peek()) != ">" or not name:
             if ch == "\\" and self._peek(1) == "u":
                 self._pos += 2
                 char = self._name_escape()
-            elif ch and 0xD800 <= ord(ch) <= 0xDBFF and 0xDC00 <= ord(self._peek(1) or "\0") <= 0xDFFF:
+            elif ch and _is_surrogate_pair(self._src[self._pos : self._pos + 2]):
                 char = _from_code_units(self._src[self._pos : self._pos + 2])
                 self._pos += 2
-            elif ch:
+            else:
                 char = ch
                 self._pos += 1
+            if name:
+                valid = char in "$\u200c\u200d" or ("a" + char).isidentifier()
             else:
-                raise _JsRegexSyntaxError("Invalid capture group name")
-            valid = (
-                char in "$_" or char.isidentifier()
-                if not name
-                else char in "$\u200c\u200d" or ("a" + char).isidentifier()
-            )
+                valid = char in ("$", "_") or char.isidentifier()
             if not valid:
                 raise _JsRegexSyntaxError("Invalid capture group name")
-            name.append(char)
-        return "".join(name)
+            name += char
+        self._pos += 1
+        return name
 
     def _name_escape(self) -> str:
-        """A ``\\uXXXX``, surrogate pair of those, or ``\\u{...}`` inside a group name."""
+        r"""Read ``XXXX`` (maybe a surrogate pair of them) or ``{...}`` after ``\u`` in a name."""
         if self._peek() == "{":
             end = self._src.find("}", self._pos)
             digits = self._src[self._pos + 1 : end] if end != -1 else ""
-            if not digits or any(d not in _HEX_DIGITS for d in digits) or int(digits, 16) > 0x10FFFF:
+            if not digits or any(d not in _HEX_DIGITS for d in digits):
+                raise _JsRegexSyntaxError("Invalid Unicode escape sequence")
+            if int(digits, 16) > 0x10FFFF:
                 raise _JsRegexSyntaxError("Invalid Unicode escape sequence")
             self._pos = end + 1
-            return _from_code_units(_to_code_units(chr(int(digits, 16))))
+            return chr(int(digits, 16))
         unit = self._hex(4)
         if unit is None:
             raise _JsRegexSyntaxError("Invalid Unicode escape sequence")
         if 0xD800 <= unit <= 0xDBFF and self._src.startswith("\\u", self._pos):
+            after_lead = self._pos
             self._pos += 2
             trail = self._hex(4)
             if trail is not None and 0xDC00 <= trail <= 0xDFFF:
                 return _from_code_units(chr(unit) + chr(trail))
-            self._pos -= 2 if trail is None else 6
+            self._pos = after_lead
         return chr(unit)
 
     def _hex(self, digits: int) -> int | None:
@@ -810,49 +826,38 @@ class _JsRegexTranslator:
         return _py_set(_case_closure(((unit, unit),)))
 
     def _atom_escape(self) -> str:
-        if self._pos + 1 >= len(self._src):
+        ch = self._peek(1)
+        if not ch:
             raise _JsRegexSyntaxError("\\ at end of pattern")
-        ch = self._src[self._pos + 1]
         if ch in _CLASS_ESCAPES:
             self._pos += 2
             return _py_set(_case_closure(_CLASS_ESCAPES[ch]))
         if ch in "123456789":
-            digits = re.match("[0-9]+", self._src[self._pos + 1 :])
-            assert digits is not None  # noqa: S101 -- ch is a digit
-            if int(digits.group()) <= self._group_count:
-                raise _UnsupportedRegexError(f"the backreference \\{digits.group()}")
-            # Annex B: more than the group count, so a legacy octal escape (or "8"/"9").
-        if ch == "k" and self._named_groups:
+            digits = self._src[self._pos + 1 :]
+            number = digits[: len(digits) - len(digits.lstrip("0123456789"))]
+            if int(number) <= self._group_count:
+                raise _UnsupportedRegexError(f"the backreference \\{number}")
+            # Annex B: with fewer groups it is a legacy octal escape, or "8"/"9".
+        elif ch == "k" and self._named_groups:
             self._pos += 2
             if self._peek() != "<":
                 raise _JsRegexSyntaxError("Invalid named reference")
             self._pos += 1
             name = self._group_name()
-            if name not in self._all_group_names():
+            if name not in _group_names(self._src):
                 raise _JsRegexSyntaxError("Invalid named capture referenced")
             raise _UnsupportedRegexError(f"the backreference \\k<{name}>")
-        if ch == "c":
+        elif ch == "c":
             letter = self._peek(2)
-            if letter and letter.isascii() and letter.isalpha():
+            if letter.isascii() and letter.isalpha():
                 self._pos += 3
                 return self._char(ord(letter) % 32)
-            # Annex B: a "\c" that is not a control escape is a literal backslash.
+            # Annex B: a "\c" that is not a control escape is a literal backslash,
+            # and the "c" is read next as itself.
             self._pos += 1
             return self._char(0x5C)
         self._pos += 1
         return self._char(self._character_escape())
-
-    def _all_group_names(self) -> set[str]:
-        # A \k<name> may refer to a group further right, so collect them all.
-        names: set[str] = set()
-        probe = _JsRegexTranslator(self._src)
-        for found in re.finditer(r"\(\?<(?![=!])", self._src):
-            probe._pos = found.end()
-            try:
-                names.add(probe._group_name())
-            except _JsRegexSyntaxError:
-                continue
-        return names
 
     def _character_escape(self) -> int:
         """Read a CharacterEscape after the backslash and return its code unit."""
@@ -871,7 +876,7 @@ class _JsRegexTranslator:
         return ord(ch)  # IdentityEscape: any other character stands for itself
 
     def _legacy_octal(self) -> int:
-        """Annex B: ``\\0``-``\\377`` in octal, and ``\\8``/``\\9`` as digits."""
+        r"""Read an Annex B legacy octal escape (``\0`` to ``\377``), or ``\8``/``\9`` as digits."""
         ch = self._src[self._pos]
         self._pos += 1
         if ch in "89":
@@ -1005,11 +1010,7 @@ class RouteMatcher:
     __slots__ = ("_combined", "_patterns", "_predicates", "_regexes")
 
     def __init__(self, patterns: RoutePatterns) -> None:
-        entries: list[object]
-        if isinstance(patterns, list | tuple):
-            entries = list(patterns)
-        else:
-            entries = [patterns]
+        entries: list[object] = list(patterns) if isinstance(patterns, list | tuple) else [patterns]
         kept: list[RoutePattern] = []
         sources: list[str] = []
         regexes: list[re.Pattern[str]] = []
@@ -1024,20 +1025,23 @@ class RouteMatcher:
                 continue
             if isinstance(entry, str):
                 sources.append(_compile_path_pattern(entry).pattern)
+                kept.append(entry)
             elif isinstance(entry, re.Pattern):
                 if not isinstance(entry.pattern, str):
                     raise ConfigurationError(
                         f"Route regexes must be str patterns, not bytes: {entry!r}."
                     )
                 regexes.append(entry)
+                kept.append(entry)
             elif callable(entry):
-                predicates.append(entry)
+                predicate = cast("Callable[[Any], bool]", entry)
+                predicates.append(predicate)
+                kept.append(predicate)
             else:
                 raise ConfigurationError(
                     "A route pattern must be a str, a compiled re.Pattern, a callable or a "
                     f"list of those, not {type(entry).__name__}: {entry!r}."
                 )
-            kept.append(entry)  # type: ignore[arg-type]  # narrowed to RoutePattern above
         self._patterns: tuple[RoutePattern, ...] = tuple(kept)
         # Every translated pattern starts with "^" and has no capturing groups,
         # so one alternation is equivalent and matches in a single C-level call.
@@ -1084,13 +1088,13 @@ class RouteMatcher:
 
 
 def create_route_matcher(patterns: RoutePatterns) -> RouteMatcher:
-    """Build a matcher deciding whether a request's path is one of ``patterns``.
+    r"""Build a matcher deciding whether a request's path is one of ``patterns``.
 
     This is Clerk's ``createRouteMatcher``. A string is a path-to-regexp 6
     pattern, matched case-insensitively against the whole path with an
     optional trailing ``/``: ``"/dashboard(.*)"`` (also matches
     ``"/dashboardxyz"``), ``"/dashboard/:path*"``, ``"/user/:id"`` (one
-    segment), ``"/user/:id?"``, ``"/foo{-bar}?"``, ``"/api/:id(\\\\d+)"``.
+    segment), ``"/user/:id?"``, ``"/foo{-bar}?"``, ``"/api/:id(\\d+)"``.
     A compiled regex is used as is, with ``search`` (anchor it yourself).
     A callable is called with the matcher's argument and its result used.
 

@@ -1,0 +1,258 @@
+"""``protect()`` and the sign-in / sign-up redirects, as ``@clerk/nextjs`` decides them.
+
+These functions decide; they never build a framework response. They raise an
+``AuthControlFlow`` exception that carries the HTTP answer, and each adapter
+translates it in exactly one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final, NoReturn
+
+from ._auth import Auth, ReverificationConfig, ReverificationPreset
+from ._errors import AuthNotFound, AuthRedirect
+from ._options import ClerkOptions
+from ._request import AuthRequest
+from ._url import Url, parse_url
+
+__all__ = [
+    "CURRENT_URL",
+    "build_sign_in_url",
+    "build_sign_up_url",
+    "is_page_request",
+    "protect",
+    "redirect_to_sign_in",
+    "redirect_to_sign_up",
+]
+
+
+class _CurrentUrl:
+    """Sentinel: "return to the current request URL" (distinct from ``None``: no return URL)."""
+
+    def __repr__(self) -> str:
+        return "CURRENT_URL"
+
+
+CURRENT_URL: Final = _CurrentUrl()
+ReturnBackUrl = str | None | _CurrentUrl
+Predicate = Callable[[Callable[..., bool]], bool]
+
+
+def is_page_request(request: AuthRequest) -> bool:
+    """True for a browser navigation: ``sec-fetch-dest`` document/iframe or ``Accept`` with HTML."""
+    dest = request.header("sec-fetch-dest")
+    if dest in ("document", "iframe"):
+        return True
+    return "text/html" in (request.header("accept") or "")
+
+
+def _dev_browser_token(request: AuthRequest, options: ClerkOptions) -> str | None:
+    query = request.parsed_url.param("__clerk_db_jwt")
+    if query:
+        return query
+    cookies = request.cookies
+    return cookies.get(f"__clerk_db_jwt_{options.cookie_suffix}") or cookies.get("__clerk_db_jwt")
+
+
+def _build(
+    target: str,
+    request: AuthRequest,
+    options: ClerkOptions,
+    return_back_url: ReturnBackUrl,
+) -> str:
+    """Clerk's ``createRedirect`` ``buildUrl``: the target plus ``redirect_url`` and extras."""
+    base = request.parsed_url
+    result = parse_url(target, base)
+    cross_origin = (base.hostname, base.port) != (result.hostname, result.port)
+    if isinstance(return_back_url, _CurrentUrl):
+        back: Url | None = base
+    elif return_back_url:
+        back = parse_url(return_back_url, base)
+    else:
+        back = None
+    if back is not None:
+        if cross_origin and options.is_satellite:
+            back = back.setting("__clerk_synced", "false")
+        result = result.setting("redirect_url", back.href)
+    if cross_origin and options.instance_type == "development":
+        token = _dev_browser_token(request, options)
+        if token:
+            result = result.setting("__clerk_db_jwt", token)
+    return result.href
+
+
+def _sign_in_target(options: ClerkOptions) -> str:
+    return options.sign_in_url or f"{options.accounts_base_url}/sign-in"
+
+
+def _sign_up_target(options: ClerkOptions, base: Url) -> str:
+    if options.sign_up_url:
+        return options.sign_up_url
+    if options.sign_in_url:
+        sign_in = parse_url(options.sign_in_url, base)
+        return Url(sign_in.scheme, sign_in.host, sign_in.port, sign_in.path + "/create",
+                   sign_in.query).href
+    return f"{options.accounts_base_url}/sign-up"
+
+
+def _with_tasks(target: str) -> str:
+    """Clerk sends pending sessions to ``<target>/tasks`` (string concatenation, as Clerk does)."""
+    return f"{target}/tasks"
+
+
+def build_sign_in_url(
+    request: AuthRequest,
+    options: ClerkOptions,
+    *,
+    return_back_url: ReturnBackUrl = CURRENT_URL,
+    session_status: str | None = None,
+    tasks_url: str | None = None,
+) -> str:
+    """Return the URL ``redirect_to_sign_in`` would send the user to.
+
+    Args:
+        request: The current request.
+        options: The configuration (``sign_in_url``, publishable key, satellite settings).
+        return_back_url: Where to come back after sign-in: ``CURRENT_URL`` (default),
+            a URL or path (resolved against the request), or None for no ``redirect_url``.
+        session_status: ``"pending"`` sends the user to the after-auth task page.
+        tasks_url: The app's own after-auth page, used instead of ``<sign-in>/tasks``
+            for pending sessions (default: ``options.tasks_url``).
+    """
+    target = _sign_in_target(options)
+    if session_status == "pending":
+        own = tasks_url or options.tasks_url
+        target = own if own else _with_tasks(target)
+    return _build(target, request, options, return_back_url)
+
+
+def build_sign_up_url(
+    request: AuthRequest,
+    options: ClerkOptions,
+    *,
+    return_back_url: ReturnBackUrl = CURRENT_URL,
+    session_status: str | None = None,
+    tasks_url: str | None = None,
+) -> str:
+    """Return the URL ``redirect_to_sign_up`` would send the user to (arguments as for sign-in)."""
+    target = _sign_up_target(options, request.parsed_url)
+    if session_status == "pending":
+        own = tasks_url or options.tasks_url
+        target = own if own else _with_tasks(target)
+    return _build(target, request, options, return_back_url)
+
+
+def redirect_to_sign_in(
+    request: AuthRequest,
+    options: ClerkOptions,
+    *,
+    return_back_url: ReturnBackUrl = CURRENT_URL,
+    session_status: str | None = None,
+    tasks_url: str | None = None,
+) -> NoReturn:
+    """Stop the request with a 307 to the sign-in page.
+
+    Raises:
+        AuthRedirect: Always; adapters turn it into a 307 with ``x-clerk-redirect-to: true``.
+    """
+    location = build_sign_in_url(
+        request, options, return_back_url=return_back_url,
+        session_status=session_status, tasks_url=tasks_url,
+    )
+    raise AuthRedirect(location, (("x-clerk-redirect-to", "true"),))
+
+
+def redirect_to_sign_up(
+    request: AuthRequest,
+    options: ClerkOptions,
+    *,
+    return_back_url: ReturnBackUrl = CURRENT_URL,
+    session_status: str | None = None,
+    tasks_url: str | None = None,
+) -> NoReturn:
+    """Stop the request with a 307 to the sign-up page.
+
+    Raises:
+        AuthRedirect: Always.
+    """
+    location = build_sign_up_url(
+        request, options, return_back_url=return_back_url,
+        session_status=session_status, tasks_url=tasks_url,
+    )
+    raise AuthRedirect(location, (("x-clerk-redirect-to", "true"),))
+
+
+def protect(
+    auth: Auth,
+    request: AuthRequest,
+    options: ClerkOptions,
+    predicate: Predicate | None = None,
+    *,
+    role: str | None = None,
+    permission: str | None = None,
+    feature: str | None = None,
+    plan: str | None = None,
+    reverification: ReverificationPreset | ReverificationConfig | None = None,
+    unauthenticated_url: str | None = None,
+    unauthorized_url: str | None = None,
+    tasks_url: str | None = None,
+) -> Auth:
+    """Let the request through only if the user is signed in (and authorized).
+
+    As ``auth.protect()`` in ``@clerk/nextjs``: a pending session counts as signed
+    out here regardless of ``auth``'s own setting, so a pending user can never
+    pass, whatever role the token claims.
+
+    Args:
+        auth: The request's auth object.
+        request: The current request.
+        options: The configuration.
+        predicate: Called with ``auth.has``; must return True to pass.
+        role: Required organization role.
+        permission: Required organization permission.
+        feature: Required feature (``fea`` claim).
+        plan: Required plan (``pla`` claim).
+        reverification: Required reverification preset or config.
+        unauthenticated_url: Send signed-out users here instead of sign-in (307).
+        unauthorized_url: Send signed-in users who fail the check here instead of a 404.
+        tasks_url: Send pending users to the app's own after-auth page (default:
+            ``options.tasks_url``; without either, Clerk's ``<sign-in>/tasks``).
+
+    Returns:
+        The auth object, when the request may proceed.
+
+    Raises:
+        AuthRedirect: 307 to sign-in (page requests), ``unauthenticated_url`` or
+            ``unauthorized_url``.
+        AuthNotFound: 404 for non-page requests of signed-out users, and for
+            authorization failures without ``unauthorized_url``.
+    """
+    pending = auth.session_status == "pending"
+    if pending or not auth.is_signed_in or not auth.user_id:
+        if unauthenticated_url:
+            target = parse_url(unauthenticated_url, request.parsed_url).href
+            raise AuthRedirect(target)
+        if is_page_request(request):
+            redirect_to_sign_in(
+                request, options, session_status="pending" if pending else None,
+                tasks_url=tasks_url,
+            )
+        raise AuthNotFound((("x-clerk-auth-reason", "protect-rewrite"),))
+    asked = any(v is not None for v in (role, permission, feature, plan, reverification))
+    if predicate is None and not asked:
+        return auth
+    if predicate is not None:
+        allowed = bool(predicate(auth.has))
+    else:
+        allowed = auth.has(
+            role=role, permission=permission, feature=feature, plan=plan,
+            reverification=reverification,
+        )
+    if allowed:
+        return auth
+    if unauthorized_url:
+        raise AuthRedirect(parse_url(unauthorized_url, request.parsed_url).href)
+    raise AuthNotFound((("x-clerk-auth-reason", "protect-rewrite"),))
+
+
