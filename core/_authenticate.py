@@ -40,7 +40,7 @@ from ._jwt import (
 from ._keys import accounts_base_url
 from ._options import ClerkOptions
 from ._request import AuthRequest
-from ._routes import match_params
+from ._orgsync import match_params
 from ._state import AuthStatus, RequestState
 from ._url import Url, parse_url
 

@@ -190,6 +190,15 @@ class ClerkOptions:
                 "proxy_url (CLERK_PROXY_URL) must be an absolute http(s) URL or a path "
                 f"starting with '/', got {self.proxy_url!r}."
             )
+        sync = self.organization_sync_options
+        if sync is not None:
+            if not isinstance(sync, OrganizationSyncOptions):
+                raise ConfigurationError(
+                    "organization_sync_options must be an OrganizationSyncOptions instance."
+                )
+            from ._orgsync import validate_patterns
+
+            validate_patterns((*sync.organization_patterns, *sync.personal_account_patterns))
         if self.is_satellite:
             if not self.sign_in_url and self.secret_key.startswith(("sk_test_", "test_")):
                 raise ConfigurationError(
