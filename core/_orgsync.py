@@ -19,12 +19,12 @@ __all__ = ["match_params", "validate_patterns"]
 
 @functools.lru_cache(maxsize=256)
 def _compile(pattern: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
-    names = tuple(
-        str(part.name)
-        for part in _PathParser(_lex(_to_code_units(pattern))).parse()
-        if isinstance(part, _Param)
-    )
     try:
+        names = tuple(
+            str(part.name)
+            for part in _PathParser(_lex(_to_code_units(pattern))).parse()
+            if isinstance(part, _Param)
+        )
         # path-to-regexp's output for ``:param`` patterns is also valid Python
         # regex syntax; the capturing groups are the parameters, in order.
         regex = re.compile(_path_to_js_regex(_to_code_units(pattern)), re.IGNORECASE)
