@@ -36,6 +36,7 @@ from ._protect import (
     redirect_to_sign_up,
 )
 from ._request import AuthRequest
+from ._routes import RouteMatcher, create_route_matcher
 from ._state import AuthStatus, RequestState
 
 __all__ = [
@@ -53,12 +54,14 @@ __all__ = [
     "MalformedPathError",
     "OrganizationSyncOptions",
     "RequestState",
+    "RouteMatcher",
     "ReverificationConfig",
     "TokenVerificationError",
     "authenticate_request",
     "authenticate_request_async",
     "build_sign_in_url",
     "build_sign_up_url",
+    "create_route_matcher",
     "is_page_request",
     "protect",
     "redirect_to_sign_in",

@@ -122,7 +122,7 @@ class ClerkOptions:
         clock: Returns the current Unix time in seconds; the one place time enters.
     """
 
-    secret_key: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
     publishable_key: str | None = None
     jwt_key: str | None = None
     authorized_parties: Sequence[str] = ()
