@@ -7,12 +7,13 @@ Built from verified session claims exactly as Clerk's ``signedInAuthObject`` /
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
-__all__ = ["Auth", "ReverificationConfig", "signed_out_auth", "auth_from_claims"]
+__all__ = ["Auth", "ReverificationConfig", "auth_from_claims", "signed_out_auth"]
 
 ReverificationLevel = Literal["first_factor", "second_factor", "multi_factor"]
 ReverificationPreset = Literal["strict_mfa", "strict", "moderate", "lax"]
@@ -102,8 +103,7 @@ def _valid_factor_age(value: Any) -> bool:
     return (
         isinstance(value, int | float)
         and not isinstance(value, bool)
-        and value == value
-        and value not in (float("inf"), float("-inf"))
+        and math.isfinite(value)
         and (value == -1 or value >= 0)
     )
 
@@ -143,7 +143,7 @@ class Auth:
     factor_verification_age: Any = None
     token: str | None = None
     is_signed_in: bool = False
-    token_type: Literal["session_token"] = "session_token"
+    token_type: Literal["session_token"] = "session_token"  # noqa: S105 - not a secret
 
     @property
     def is_authenticated(self) -> bool:
@@ -229,6 +229,8 @@ class Auth:
             return "fail"
         if not (_valid_factor_age(fva[0]) and _valid_factor_age(fva[1])):
             return "fail"
+        level: Any
+        after: Any
         if isinstance(config, str) and config in _PRESETS:
             after, level = _PRESETS[config]
         elif isinstance(config, Mapping):
@@ -276,7 +278,7 @@ def _js_truthy(value: Any) -> bool:
     # JavaScript truthiness: empty arrays and objects are truthy.
     if isinstance(value, list | dict):
         return True
-    return bool(value) and value == value
+    return bool(value) and not (isinstance(value, float) and math.isnan(value))
 
 
 def signed_out_auth(session_status: str | None = None) -> Auth:

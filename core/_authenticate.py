@@ -39,8 +39,8 @@ from ._jwt import (
 )
 from ._keys import accounts_base_url
 from ._options import ClerkOptions
-from ._request import AuthRequest
 from ._orgsync import match_params
+from ._request import AuthRequest
 from ._state import AuthStatus, RequestState
 from ._url import Url, parse_url
 
@@ -67,9 +67,7 @@ TIME_REASONS = frozenset({"token-expired", "token-not-active-yet", "token-iat-in
 DEV_PORTAL_LEGACY = (".lcl.dev", ".lclstage.dev", ".lclclerk.com")
 DEV_PORTAL_CURRENT = (".accounts.dev", ".accountsstage.dev", ".accounts.lclclerk.com")
 ONE_DAY_MS = 86_400_000
-_JS_NUMBER = re.compile(
-    r"[+-]?(?:Infinity|(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))"
-)
+_JS_NUMBER = re.compile(r"[+-]?(?:Infinity|(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))")
 _JS_INT_PREFIX = re.compile(r"[+-]?\d+")
 _SCHEME_PREFIX = re.compile(r"https?://", re.IGNORECASE)
 
@@ -169,9 +167,7 @@ class _Flow:
         self.session_token_in_cookie = self._pick_cookie(SESSION)
         self.refresh_token_in_cookie = self._suffixed_cookie(REFRESH)
         self.client_uat = js_parse_int(self._pick_cookie(CLIENT_UAT) or "")
-        self.dev_browser_token = self.clerk_url.param(DEV_BROWSER) or self._pick_cookie(
-            DEV_BROWSER
-        )
+        self.dev_browser_token = self.clerk_url.param(DEV_BROWSER) or self._pick_cookie(DEV_BROWSER)
         self.handshake_token = self.clerk_url.param(HANDSHAKE) or self._cookie(HANDSHAKE)
         counter = js_number(self._cookie(REDIRECT_COUNT) or "")
         self.loop_counter = 0.0 if math.isnan(counter) else counter
@@ -357,7 +353,8 @@ class _Flow:
                 )
             return RequestState.signed_out(reason, message)
         count = _format_js_number(self.loop_counter + 1)
-        headers.append(("set-cookie", f"{REDIRECT_COUNT}={count}; SameSite=Lax; HttpOnly; Max-Age=2"))
+        loop_cookie = f"{REDIRECT_COUNT}={count}; SameSite=Lax; HttpOnly; Max-Age=2"
+        headers.append(("set-cookie", loop_cookie))
         return RequestState.handshake(reason, message, tuple(headers))
 
     def _verify_handshake_token(self, token: str) -> Generator[Effect, Any, dict[str, Any]]:
@@ -705,9 +702,9 @@ class _Flow:
 def _warn_missing_azp() -> None:
     # Cached: Clerk warns once per process.
     logger.warning(
-            "Clerk: Session token from cookie is missing the azp claim. In a future version of "
-            "Clerk, this token will be considered invalid."
-        )
+        "Clerk: Session token from cookie is missing the azp claim. In a future version of "
+        "Clerk, this token will be considered invalid."
+    )
 
 
 def start_flow(request: AuthRequest, options: ClerkOptions) -> Flow | RequestState:

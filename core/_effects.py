@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 __all__ = ["Effect", "HandshakePayloadRequest", "KeyRequest", "RefreshError", "RefreshRequest"]
 
+
 @dataclass(frozen=True, slots=True)
 class KeyRequest:
     """Need the public key for ``kid`` from the instance's JWKS.

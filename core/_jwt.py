@@ -44,9 +44,9 @@ MAX_TOKEN_LENGTH = 16 * 1024
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _JWT_FORMAT = re.compile(r"[a-zA-Z0-9\-_]+\.[a-zA-Z0-9\-_]+\.[a-zA-Z0-9\-_]+")
-_B64_VALUES = {c: i for i, c in enumerate(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-)}
+_B64_VALUES = {
+    c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+}
 _PKCS1 = PKCS1v15()
 
 
@@ -172,9 +172,13 @@ def js_stringify(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ",".join(js_stringify(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ",".join(
-            f"{json.dumps(k, ensure_ascii=False)}:{js_stringify(v)}" for k, v in value.items()
-        ) + "}"
+        return (
+            "{"
+            + ",".join(
+                f"{json.dumps(k, ensure_ascii=False)}:{js_stringify(v)}" for k, v in value.items()
+            )
+            + "}"
+        )
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -339,14 +343,19 @@ def _check_audience(aud: Any, audiences: Sequence[str]) -> None:
         if aud not in audiences:
             raise TokenVerificationError(
                 "token-verification-failed",
-                f'Invalid JWT audience claim (aud) {js_stringify(aud)}. Is not included in "{expected}".',
-                ENSURE_CLERK_JWT,
-            )
-    elif isinstance(aud, list) and aud and all(isinstance(a, str) for a in aud):
-        if not any(a in audiences for a in aud):
-            raise TokenVerificationError(
-                "token-verification-failed",
-                f"Invalid JWT audience claim array (aud) {js_stringify(aud)}. "
+                f"Invalid JWT audience claim (aud) {js_stringify(aud)}. "
                 f'Is not included in "{expected}".',
                 ENSURE_CLERK_JWT,
             )
+    elif (
+        isinstance(aud, list)
+        and aud
+        and all(isinstance(a, str) for a in aud)
+        and not any(a in audiences for a in aud)
+    ):
+        raise TokenVerificationError(
+            "token-verification-failed",
+            f"Invalid JWT audience claim array (aud) {js_stringify(aud)}. "
+            f'Is not included in "{expected}".',
+            ENSURE_CLERK_JWT,
+        )

@@ -7,6 +7,7 @@ This is the only module of the core that reads the environment, and only in
 from __future__ import annotations
 
 import base64
+import math
 import os
 import re
 import time
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key, lo
 
 from ._errors import ConfigurationError
 from ._keys import PublishableKey, accounts_base_url, cookie_suffix, parse_publishable_key
+from ._orgsync import validate_patterns
 
 __all__ = ["ClerkOptions", "OrganizationSyncOptions"]
 
@@ -163,20 +165,24 @@ class ClerkOptions:
             "public_key",
             _load_jwt_key(self.jwt_key, "CLERK_JWT_KEY") if self.jwt_key else None,
         )
-        setattr_(self, "authorized_parties", _as_tuple(self.authorized_parties, "authorized_parties"))
+        setattr_(
+            self, "authorized_parties", _as_tuple(self.authorized_parties, "authorized_parties")
+        )
         setattr_(self, "audiences", _as_tuple(self.audience, "audience"))
         if callable(self.issuer):
             setattr_(self, "issuers", ())
         else:
             setattr_(self, "issuers", _as_tuple(self.issuer, "issuer"))
         skew = self.clock_skew_in_ms
-        if isinstance(skew, bool) or not isinstance(skew, int | float) or skew != skew:
+        if isinstance(skew, bool) or not isinstance(skew, int | float) or math.isnan(skew):
             raise ConfigurationError(
                 f"clock_skew_in_ms must be a number of milliseconds, got {skew!r}."
             )
         for name in ("sign_in_url", "sign_up_url", "tasks_url"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, str) or any(c in value for c in "\r\n")):
+            if value is not None and (
+                not isinstance(value, str) or any(c in value for c in "\r\n")
+            ):
                 raise ConfigurationError(f"{name} must be a URL or a path, got {value!r}.")
         api = urlsplit(self.api_url)
         if api.scheme not in ("http", "https") or not api.netloc:
@@ -196,8 +202,6 @@ class ClerkOptions:
                 raise ConfigurationError(
                     "organization_sync_options must be an OrganizationSyncOptions instance."
                 )
-            from ._orgsync import validate_patterns
-
             validate_patterns((*sync.organization_patterns, *sync.personal_account_patterns))
         if self.is_satellite:
             if not self.sign_in_url and self.secret_key.startswith(("sk_test_", "test_")):
@@ -223,7 +227,10 @@ class ClerkOptions:
 
     @property
     def original_frontend_api(self) -> str:
-        """The instance's Frontend API host, ignoring any proxy (``clerk.<domain>`` for prod satellites)."""
+        """The instance's Frontend API host, ignoring any proxy.
+
+        Production satellites use ``clerk.<domain>``.
+        """
         if self.parsed_key.instance_type == "production" and self.domain and self.is_satellite:
             return f"clerk.{self.domain}"
         return self.parsed_key.frontend_api
@@ -246,9 +253,7 @@ class ClerkOptions:
         return accounts_base_url(self.parsed_key.frontend_api)
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> ClerkOptions:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ClerkOptions:
         """Build options from ``CLERK_*`` environment variables; keyword arguments win.
 
         Reads ``CLERK_SECRET_KEY``, ``CLERK_PUBLISHABLE_KEY``, ``CLERK_JWT_KEY``,
@@ -270,7 +275,8 @@ class ClerkOptions:
         unknown = sorted(set(overrides) - known)
         if unknown:
             raise ConfigurationError(
-                f"Unknown option(s) {', '.join(unknown)}; expected some of: {', '.join(sorted(known))}."
+                f"Unknown option(s) {', '.join(unknown)}; "
+                f"expected some of: {', '.join(sorted(known))}."
             )
         values: dict[str, Any] = {}
         for name, variable in _ENV_VARS.items():
@@ -280,9 +286,7 @@ class ClerkOptions:
             if name == "is_satellite":
                 lowered = raw.strip().lower()
                 if lowered not in _TRUE | _FALSE:
-                    raise ConfigurationError(
-                        f"{variable} must be true or false, got {raw!r}."
-                    )
+                    raise ConfigurationError(f"{variable} must be true or false, got {raw!r}.")
                 values[name] = lowered in _TRUE
             elif raw:
                 values[name] = raw

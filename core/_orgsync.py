@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from ._errors import ConfigurationError
-from ._routes import _lex, _Param, _PathParser, _path_to_js_regex, _to_code_units
+from ._routes import _lex, _Param, _path_to_js_regex, _PathParser, _to_code_units
 
 __all__ = ["match_params", "validate_patterns"]
 
@@ -29,9 +29,7 @@ def _compile(pattern: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
         # regex syntax; the capturing groups are the parameters, in order.
         regex = re.compile(_path_to_js_regex(_to_code_units(pattern)), re.IGNORECASE)
     except Exception as exc:
-        raise ConfigurationError(
-            f"Invalid organization sync pattern {pattern!r}: {exc}"
-        ) from None
+        raise ConfigurationError(f"Invalid organization sync pattern {pattern!r}: {exc}") from None
     return regex, names
 
 
@@ -69,5 +67,7 @@ def validate_patterns(patterns: Sequence[str]) -> None:
     """
     for pattern in patterns:
         if not isinstance(pattern, str):
-            raise ConfigurationError(f"Organization sync patterns must be strings, got {pattern!r}.")
+            raise ConfigurationError(
+                f"Organization sync patterns must be strings, got {pattern!r}."
+            )
         _compile(pattern)

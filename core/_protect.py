@@ -91,8 +91,9 @@ def _sign_up_target(options: ClerkOptions, base: Url) -> str:
         return options.sign_up_url
     if options.sign_in_url:
         sign_in = parse_url(options.sign_in_url, base)
-        return Url(sign_in.scheme, sign_in.host, sign_in.port, sign_in.path + "/create",
-                   sign_in.query).href
+        return Url(
+            sign_in.scheme, sign_in.host, sign_in.port, sign_in.path + "/create", sign_in.query
+        ).href
     return f"{options.accounts_base_url}/sign-up"
 
 
@@ -157,8 +158,11 @@ def redirect_to_sign_in(
         AuthRedirect: Always; adapters turn it into a 307 with ``x-clerk-redirect-to: true``.
     """
     location = build_sign_in_url(
-        request, options, return_back_url=return_back_url,
-        session_status=session_status, tasks_url=tasks_url,
+        request,
+        options,
+        return_back_url=return_back_url,
+        session_status=session_status,
+        tasks_url=tasks_url,
     )
     raise AuthRedirect(location, (("x-clerk-redirect-to", "true"),))
 
@@ -177,8 +181,11 @@ def redirect_to_sign_up(
         AuthRedirect: Always.
     """
     location = build_sign_up_url(
-        request, options, return_back_url=return_back_url,
-        session_status=session_status, tasks_url=tasks_url,
+        request,
+        options,
+        return_back_url=return_back_url,
+        session_status=session_status,
+        tasks_url=tasks_url,
     )
     raise AuthRedirect(location, (("x-clerk-redirect-to", "true"),))
 
@@ -235,7 +242,9 @@ def protect(
             raise AuthRedirect(target)
         if is_page_request(request):
             redirect_to_sign_in(
-                request, options, session_status="pending" if pending else None,
+                request,
+                options,
+                session_status="pending" if pending else None,
                 tasks_url=tasks_url,
             )
         raise AuthNotFound((("x-clerk-auth-reason", "protect-rewrite"),))
@@ -246,7 +255,10 @@ def protect(
         allowed = bool(predicate(auth.has))
     else:
         allowed = auth.has(
-            role=role, permission=permission, feature=feature, plan=plan,
+            role=role,
+            permission=permission,
+            feature=feature,
+            plan=plan,
             reverification=reverification,
         )
     if allowed:
@@ -254,5 +266,3 @@ def protect(
     if unauthorized_url:
         raise AuthRedirect(parse_url(unauthorized_url, request.parsed_url).href)
     raise AuthNotFound((("x-clerk-auth-reason", "protect-rewrite"),))
-
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import unquote_to_bytes
@@ -50,10 +51,8 @@ def parse_cookie_header(header: str) -> dict[str, str]:
             continue
         value = _trim(value)
         if "%" in value:
-            try:
+            with contextlib.suppress(ValueError):
                 value = decode_uri_component(value)
-            except ValueError:
-                pass
         cookies[name] = value
     return cookies
 

@@ -14,7 +14,7 @@ __all__ = ["AuthStatus", "RequestState"]
 _HEADER_UNSAFE = frozenset(chr(c) for c in (*range(0x20), 0x7F)) - {"\t"}
 
 
-class AuthStatus(str, enum.Enum):
+class AuthStatus(enum.StrEnum):
     """The three outcomes of ``authenticate_request``."""
 
     SIGNED_IN = "signed-in"

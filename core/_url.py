@@ -118,8 +118,10 @@ class Url:
     @property
     def origin(self) -> str:
         """``scheme://host[:port]``."""
-        return f"{self.scheme}://{self.host}:{self.port}" if self.port else (
-            f"{self.scheme}://{self.host}"
+        return (
+            f"{self.scheme}://{self.host}:{self.port}"
+            if self.port
+            else (f"{self.scheme}://{self.host}")
         )
 
     @property
@@ -149,7 +151,7 @@ class Url:
         return None
 
     def with_params(self, pairs: list[tuple[str, str]]) -> Url:
-        """Return the URL with its query replaced by ``pairs``, serialised as ``URLSearchParams`` does."""
+        """Return the URL with its query replaced by ``pairs``, serialised as by URLSearchParams."""
         query = form_encode(pairs)
         return Url(self.scheme, self.host, self.port, self.path, query or None)
 
@@ -237,8 +239,13 @@ def parse_url(text: str, base: Url | None = None) -> Url:
         return _finish(base.scheme, base.host, base.port, rest)
     if rest.startswith("?") or rest == "":
         query = rest[1:] if rest else base.query
-        return Url(base.scheme, base.host, base.port, base.path,
-                   None if query is None else _encode(query, _QUERY_TABLE))
+        return Url(
+            base.scheme,
+            base.host,
+            base.port,
+            base.path,
+            None if query is None else _encode(query, _QUERY_TABLE),
+        )
     directory = base.path.rsplit("/", 1)[0]
     return _finish(base.scheme, base.host, base.port, f"{directory}/{rest}")
 

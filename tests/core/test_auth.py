@@ -17,15 +17,22 @@ def claims(**extra: Any) -> dict[str, Any]:
 def test_v2_org_claims_and_permission_bitmaps() -> None:
     auth = auth_from_claims(
         claims(
-            o={"id": "org_1", "slg": "acme", "rol": "admin", "per": "manage,read,delete",
-               "fpm": "3,1"},
+            o={
+                "id": "org_1",
+                "slg": "acme",
+                "rol": "admin",
+                "per": "manage,read,delete",
+                "fpm": "3,1",
+            },
             fea="o:billing,o:dashboard,u:profile",
         ),
         "tok",
     )
     assert (auth.org_id, auth.org_slug, auth.org_role) == ("org_1", "acme", "org:admin")
     assert auth.org_permissions == [
-        "org:billing:manage", "org:billing:read", "org:dashboard:manage"
+        "org:billing:manage",
+        "org:billing:read",
+        "org:dashboard:manage",
     ]
     assert auth.has(permission="org:billing:read")
     assert auth.has(permission="billing:read")
@@ -38,8 +45,10 @@ def test_v2_org_claims_and_permission_bitmaps() -> None:
 def test_v2_big_bitmaps_and_odd_entries() -> None:
     per = ",".join(f"p{i}" for i in range(70))
     auth = auth_from_claims(
-        claims(o={"id": "o", "rol": "org:admin", "per": per, "fpm": f"{2**69},x,5"},
-               fea="o:a,uo:b,ou:c,u:d"),
+        claims(
+            o={"id": "o", "rol": "org:admin", "per": per, "fpm": f"{2**69},x,5"},
+            fea="o:a,uo:b,ou:c,u:d",
+        ),
         None,
     )
     assert auth.org_role == "org:org:admin"
@@ -53,8 +62,13 @@ def test_v2_without_o_has_no_org_and_legacy_claims_are_ignored() -> None:
 
 def test_v1_claims_pass_through() -> None:
     auth = auth_from_claims(
-        {"sub": "u", "org_id": "org_1", "org_role": "admin", "org_slug": "s",
-         "org_permissions": ["org:x:y"]},
+        {
+            "sub": "u",
+            "org_id": "org_1",
+            "org_role": "admin",
+            "org_slug": "s",
+            "org_permissions": ["org:x:y"],
+        },
         None,
     )
     assert (auth.org_id, auth.org_role, auth.org_slug) == ("org_1", "admin", "s")

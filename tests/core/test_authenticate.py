@@ -55,7 +55,9 @@ def test_valid_cookie_session_is_signed_in(issuer: TestIssuer) -> None:
     assert state.headers == ()
 
 
-def test_header_token_disables_the_cookie_flow(issuer: TestIssuer, other_issuer: TestIssuer) -> None:
+def test_header_token_disables_the_cookie_flow(
+    issuer: TestIssuer, other_issuer: TestIssuer
+) -> None:
     good = issuer.session_token()
     foreign = other_issuer.session_token()
     # A valid cookie does not rescue an invalid header token.
@@ -64,8 +66,10 @@ def test_header_token_disables_the_cookie_flow(issuer: TestIssuer, other_issuer:
         {"authorization": f"Bearer {foreign}", **cookie(DEV, UAT, f"__session={good}")},
     )
     assert (state.status, state.reason) == (AuthStatus.SIGNED_OUT, "token-invalid-signature")
-    assert state.message == "JWT signature is invalid. (reason=token-invalid-signature, " \
+    assert (
+        state.message == "JWT signature is invalid. (reason=token-invalid-signature, "
         "token-carrier=header)"
+    )
     # And a valid header token needs no dev browser or client_uat.
     assert run(issuer.options(), {"authorization": f"Bearer {good}"}).is_signed_in
 
@@ -77,8 +81,12 @@ def test_header_token_disables_the_cookie_flow(issuer: TestIssuer, other_issuer:
         ((), PAGE, "handshake", "dev-browser-missing"),
         ((), API, "signed-out", "dev-browser-missing"),
         ((DEV, "__session=x.y.z"), PAGE, "handshake", "session-token-but-no-client-uat"),
-        ((DEV, "__client_uat=0", "__session=x.y.z"), PAGE, "handshake",
-         "session-token-but-no-client-uat"),
+        (
+            (DEV, "__client_uat=0", "__session=x.y.z"),
+            PAGE,
+            "handshake",
+            "session-token-but-no-client-uat",
+        ),
         ((DEV, UAT), PAGE, "handshake", "client-uat-but-no-session-token"),
         ((DEV, UAT, "__session="), API, "signed-out", "client-uat-but-no-session-token"),
         ((DEV, UAT, "__session=garbage"), PAGE, "signed-out", "token-invalid"),
@@ -127,12 +135,18 @@ def test_handshake_location_and_headers(issuer: TestIssuer) -> None:
         "__clerk_db_jwt": ["dvb_1"],
     }
     assert list(parse_qs(parts.query)) == [
-        "redirect_url", "__clerk_api_version", "suffixed_cookies", "__clerk_hs_reason",
-        "format", "__session", "__clerk_db_jwt",
+        "redirect_url",
+        "__clerk_api_version",
+        "suffixed_cookies",
+        "__clerk_hs_reason",
+        "format",
+        "__session",
+        "__clerk_db_jwt",
     ]
     assert ("cache-control", "no-store") in state.headers
     assert (
-        "set-cookie", "__clerk_redirect_count=1; SameSite=Lax; HttpOnly; Max-Age=2"
+        "set-cookie",
+        "__clerk_redirect_count=1; SameSite=Lax; HttpOnly; Max-Age=2",
     ) in state.headers
     message = dict(state.headers)["x-clerk-auth-message"]
     assert message.startswith("JWT is expired. Expiry date: ")
@@ -141,8 +155,13 @@ def test_handshake_location_and_headers(issuer: TestIssuer) -> None:
 
 @pytest.mark.parametrize(
     ("counter", "status", "next_count"),
-    [("0", "handshake", "1"), ("2", "handshake", "3"), ("3", "signed-out", None),
-     ("4", "handshake", "5"), ("junk", "handshake", "1")],
+    [
+        ("0", "handshake", "1"),
+        ("2", "handshake", "3"),
+        ("3", "signed-out", None),
+        ("4", "handshake", "5"),
+        ("junk", "handshake", "1"),
+    ],
 )
 def test_redirect_loop_guard(
     issuer: TestIssuer, counter: str, status: str, next_count: str | None
@@ -153,7 +172,9 @@ def test_redirect_loop_guard(
     if next_count is None:
         assert cookies == [] and state.location is None
     else:
-        assert cookies == [f"__clerk_redirect_count={next_count}; SameSite=Lax; HttpOnly; Max-Age=2"]
+        assert cookies == [
+            f"__clerk_redirect_count={next_count}; SameSite=Lax; HttpOnly; Max-Age=2"
+        ]
 
 
 @pytest.mark.parametrize(
@@ -212,8 +233,12 @@ def test_suffixed_cookies_win_when_they_belong_to_the_instance(prod_issuer: Test
     foreign = other.session_token()
     state = run(
         options,
-        cookie(f"__session={foreign}", "__client_uat=1", f"__session_{suffix}={good}",
-               f"__client_uat_{suffix}={int(NOW) - 100}"),
+        cookie(
+            f"__session={foreign}",
+            "__client_uat=1",
+            f"__session_{suffix}={good}",
+            f"__client_uat_{suffix}={int(NOW) - 100}",
+        ),
     )
     assert state.is_signed_in and state.token == good
 
@@ -224,8 +249,12 @@ def test_unsuffixed_cookie_without_iss_is_used(prod_issuer: TestIssuer) -> None:
     good = prod_issuer.session_token()
     state = run(
         options,
-        cookie(f"__session={good}", UAT, f"__session_{options.cookie_suffix}=junk",
-               f"__client_uat_{suffix}={int(NOW) - 100}"),
+        cookie(
+            f"__session={good}",
+            UAT,
+            f"__session_{options.cookie_suffix}=junk",
+            f"__client_uat_{suffix}={int(NOW) - 100}",
+        ),
     )
     # The un-suffixed token names this instance and is newer than the (junk) suffixed one.
     assert state.is_signed_in and state.token == good
@@ -238,11 +267,21 @@ def test_cross_origin_referrer_on_primary_handshakes(prod_issuer: TestIssuer) ->
     assert cross.status is AuthStatus.HANDSHAKE
     assert cross.reason == "primary-domain-cross-origin-sync"
     assert cross.message == "Cross-origin request from satellite domain requires handshake"
-    for referer in ("https://app.example.com/x", "https://accounts.example.com/sign-in",
-                    "https://clerk.example.com/", "not a url"):
+    for referer in (
+        "https://app.example.com/x",
+        "https://accounts.example.com/sign-in",
+        "https://clerk.example.com/",
+        "not a url",
+    ):
         assert run(prod_issuer.options(), {**base, "referer": referer}).is_signed_in
-    looped = run(prod_issuer.options(), {**base, "referer": "https://elsewhere.com/",
-                                          "cookie": base["cookie"] + "; __clerk_redirect_count=1"})
+    looped = run(
+        prod_issuer.options(),
+        {
+            **base,
+            "referer": "https://elsewhere.com/",
+            "cookie": base["cookie"] + "; __clerk_redirect_count=1",
+        },
+    )
     assert looped.is_signed_in
 
 
@@ -263,8 +302,11 @@ def test_organization_sync_handshake(prod_issuer: TestIssuer) -> None:
     personal = run(options, headers, url="https://app.example.com/me")
     assert personal.reason == "active-organization-mismatch"
     assert personal.location is not None and personal.location.endswith("&organization_id=")
-    api = run(options, {**API, **cookie(UAT, f"__session={token}")},
-              url="https://app.example.com/orgs/globex")
+    api = run(
+        options,
+        {**API, **cookie(UAT, f"__session={token}")},
+        url="https://app.example.com/orgs/globex",
+    )
     assert api.is_signed_in  # not eligible for a handshake: stays signed in
 
 
@@ -293,7 +335,8 @@ def test_handshake_token_is_consumed(issuer: TestIssuer, prod_issuer: TestIssuer
     state = run(prod_issuer.options(), cookie(f"__clerk_handshake={handshake}"))
     assert state.is_signed_in and state.token == fresh
     assert state.header_values("set-cookie") == [
-        f"__session={fresh}; Path=/; Secure", f"__client_uat={int(NOW)}; Path=/"
+        f"__session={fresh}; Path=/; Secure",
+        f"__client_uat={int(NOW)}; Path=/",
     ]
     assert ("access-control-allow-origin", "null") in state.headers
     empty = prod_issuer.handshake_token(["__client_uat=0; Path=/"])
@@ -315,8 +358,12 @@ def test_forged_handshake_is_ignored(prod_issuer: TestIssuer, other_issuer: Test
 def test_forwarded_headers_rebuild_the_url(prod_issuer: TestIssuer) -> None:
     state = run(
         prod_issuer.options(),
-        {**PAGE, **cookie(UAT), "x-forwarded-host": "public.example.com, internal",
-         "x-forwarded-proto": "https"},
+        {
+            **PAGE,
+            **cookie(UAT),
+            "x-forwarded-host": "public.example.com, internal",
+            "x-forwarded-proto": "https",
+        },
         url="http://10.0.0.5:8000/dashboard?tab=1",
     )
     assert state.location is not None
@@ -332,11 +379,16 @@ def test_satellite_sync(prod_issuer: TestIssuer, issuer: TestIssuer) -> None:
     assert synced.reason == "satellite-needs-syncing"
     assert synced.location is not None
     assert synced.location.startswith("https://clerk.sat.example.com/v1/client/handshake?")
-    auto = run(prod_issuer.options(is_satellite=True, domain="sat.example.com",
-                                   satellite_auto_sync=True), doc)
+    auto = run(
+        prod_issuer.options(is_satellite=True, domain="sat.example.com", satellite_auto_sync=True),
+        doc,
+    )
     assert auto.reason == "satellite-needs-syncing"
-    dev = issuer.options(is_satellite=True, domain="sat.example.com",
-                         sign_in_url="https://primary.example.com/sign-in")
+    dev = issuer.options(
+        is_satellite=True,
+        domain="sat.example.com",
+        sign_in_url="https://primary.example.com/sign-in",
+    )
     redirect = run(dev, doc, url=f"{URL}&__clerk_synced=false")
     assert redirect.location == (
         "https://primary.example.com/sign-in?__clerk_redirect_url="
@@ -346,8 +398,11 @@ def test_satellite_sync(prod_issuer: TestIssuer, issuer: TestIssuer) -> None:
 
 def test_primary_responds_to_dev_sync(issuer: TestIssuer) -> None:
     back = "https://sat.example.com/page?__clerk_synced=false"
-    state = run(issuer.options(), {**PAGE, **cookie(DEV)},
-                url=f"https://app.example.com/?__clerk_redirect_url={back}")
+    state = run(
+        issuer.options(),
+        {**PAGE, **cookie(DEV)},
+        url=f"https://app.example.com/?__clerk_redirect_url={back}",
+    )
     assert state.reason == "primary-responds-to-syncing"
     assert state.location == (
         "https://sat.example.com/page?__clerk_synced=true&__clerk_db_jwt=dvb_1"
@@ -361,8 +416,7 @@ def test_primary_responds_to_dev_sync(issuer: TestIssuer) -> None:
         {"cookie": "__session=" + "a." * 5000 + "b", "__client_uat": "1"},
         {"authorization": "Bearer " + "x" * 100_000},
         {"authorization": "Bearer a.b.c", "x-forwarded-host": "bad host:99999"},
-        {"x-forwarded-proto": "javascript", "x-forwarded-host": "evil.com", **PAGE,
-         "cookie": UAT},
+        {"x-forwarded-proto": "javascript", "x-forwarded-host": "evil.com", **PAGE, "cookie": UAT},
         {"cookie": f"{UAT}; __session=eyJ.eyJ.x", "referer": "http://[::1"},
     ],
 )

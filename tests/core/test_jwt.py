@@ -77,39 +77,84 @@ def _check(payload: dict[str, Any], **kw: Any) -> None:
 @pytest.mark.parametrize(
     ("payload", "kw", "reason", "message"),
     [
-        (_claims(sub=None), {}, "token-verification-failed",
-         "Subject claim (sub) is required and must be a string. Received null."),
-        ({"exp": NOW + 60}, {}, "token-verification-failed",
-         "Subject claim (sub) is required and must be a string. Received undefined."),
-        (_claims(exp="soon"), {}, "token-verification-failed",
-         'Invalid JWT expiry date claim (exp) "soon". Expected number.'),
-        (_claims(exp=True), {}, "token-verification-failed",
-         "Invalid JWT expiry date claim (exp) true. Expected number."),
-        (_claims(exp=NOW - 5), {}, "token-expired",
-         "JWT is expired. Expiry date: Mon, 21 Sep 2026 14:13:15 GMT, "
-         "Current date: Mon, 21 Sep 2026 14:13:20 GMT."),
+        (
+            _claims(sub=None),
+            {},
+            "token-verification-failed",
+            "Subject claim (sub) is required and must be a string. Received null.",
+        ),
+        (
+            {"exp": NOW + 60},
+            {},
+            "token-verification-failed",
+            "Subject claim (sub) is required and must be a string. Received undefined.",
+        ),
+        (
+            _claims(exp="soon"),
+            {},
+            "token-verification-failed",
+            'Invalid JWT expiry date claim (exp) "soon". Expected number.',
+        ),
+        (
+            _claims(exp=True),
+            {},
+            "token-verification-failed",
+            "Invalid JWT expiry date claim (exp) true. Expected number.",
+        ),
+        (
+            _claims(exp=NOW - 5),
+            {},
+            "token-expired",
+            "JWT is expired. Expiry date: Mon, 21 Sep 2026 14:13:15 GMT, "
+            "Current date: Mon, 21 Sep 2026 14:13:20 GMT.",
+        ),
         (_claims(nbf=NOW + 6), {}, "token-not-active-yet", None),
         (_claims(iat=NOW + 6), {}, "token-iat-in-the-future", None),
         (_claims(nbf="x"), {}, "token-verification-failed", None),
-        (_claims(azp="https://evil.example.com"),
-         {"authorized_parties": ("https://app.example.com", "https://admin.example.com")},
-         "token-invalid-authorized-parties",
-         'Invalid JWT Authorized party claim (azp) "https://evil.example.com". '
-         'Expected "https://app.example.com,https://admin.example.com".'),
-        (_claims(), {"authorized_parties": ("https://app.example.com",)},
-         "token-invalid-authorized-parties",
-         'Invalid JWT Authorized party claim (azp) undefined. Expected "https://app.example.com".'),
-        (_claims(azp="https://app.example.com/"), {"authorized_parties": ("https://app.example.com",)},
-         "token-invalid-authorized-parties", None),
-        (_claims(aud="other"), {"audiences": ("mine",)}, "token-verification-failed",
-         'Invalid JWT audience claim (aud) "other". Is not included in "["mine"]".'),
-        (_claims(iss="https://evil"), {"issuers": ("https://good",)}, "token-invalid-issuer",
-         'Invalid JWT issuer claim (iss) "https://evil". Expected "https://good".'),
+        (
+            _claims(azp="https://evil.example.com"),
+            {"authorized_parties": ("https://app.example.com", "https://admin.example.com")},
+            "token-invalid-authorized-parties",
+            'Invalid JWT Authorized party claim (azp) "https://evil.example.com". '
+            'Expected "https://app.example.com,https://admin.example.com".',
+        ),
+        (
+            _claims(),
+            {"authorized_parties": ("https://app.example.com",)},
+            "token-invalid-authorized-parties",
+            'Invalid JWT Authorized party claim (azp) undefined. Expected "https://app.example.com".',
+        ),
+        (
+            _claims(azp="https://app.example.com/"),
+            {"authorized_parties": ("https://app.example.com",)},
+            "token-invalid-authorized-parties",
+            None,
+        ),
+        (
+            _claims(aud="other"),
+            {"audiences": ("mine",)},
+            "token-verification-failed",
+            'Invalid JWT audience claim (aud) "other". Is not included in "["mine"]".',
+        ),
+        (
+            _claims(iss="https://evil"),
+            {"issuers": ("https://good",)},
+            "token-invalid-issuer",
+            'Invalid JWT issuer claim (iss) "https://evil". Expected "https://good".',
+        ),
         # Order: sub is checked before azp, azp before exp.
-        (_claims(sub=1, azp="x", exp="y"), {"authorized_parties": ("z",)},
-         "token-verification-failed", None),
-        (_claims(azp="x", exp="y"), {"authorized_parties": ("z",)},
-         "token-invalid-authorized-parties", None),
+        (
+            _claims(sub=1, azp="x", exp="y"),
+            {"authorized_parties": ("z",)},
+            "token-verification-failed",
+            None,
+        ),
+        (
+            _claims(azp="x", exp="y"),
+            {"authorized_parties": ("z",)},
+            "token-invalid-authorized-parties",
+            None,
+        ),
         (_claims(exp=-1e300), {}, "token-expired", None),
     ],
 )
@@ -172,7 +217,7 @@ def test_signature_checked_before_claims(issuer: TestIssuer, other_issuer: TestI
 
 def test_typ_must_be_jwt_when_present(issuer: TestIssuer) -> None:
     token = issuer.sign(issuer.session_claims(), header={"typ": "JWS"})
-    status, reason, message = _header_state(issuer, token)
+    _, reason, message = _header_state(issuer, token)
     assert reason == "token-invalid"
     assert message == (
         'Invalid JWT type "JWS". Expected "JWT". Make sure that this is a valid Clerk-generated '

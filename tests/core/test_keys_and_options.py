@@ -21,8 +21,11 @@ from clerk_middleware.testing import TestIssuer
         ("pk_test_Y2xlcmsuZXhhbXBsZS5jb20k", "development", "clerk.example.com"),
         # Padding is optional for atob-style decoding.
         ("pk_test_Y2xlcmsuZXhhbXBsZS5jb20k", "development", "clerk.example.com"),
-        ("pk_test_aGFwcHktaGlwcG8tMS5jbGVyay5hY2NvdW50cy5kZXYk", "development",
-         "happy-hippo-1.clerk.accounts.dev"),
+        (
+            "pk_test_aGFwcHktaGlwcG8tMS5jbGVyay5hY2NvdW50cy5kZXYk",
+            "development",
+            "happy-hippo-1.clerk.accounts.dev",
+        ),
     ],
 )
 def test_parse_publishable_key(key: str, instance: str, frontend_api: str) -> None:

@@ -20,8 +20,10 @@ from clerk_middleware.core._url import form_decode, form_encode, parse_url
         ("a=%E0%A4%A", {"a": "%E0%A4%A"}),  # undecodable: kept raw
         ("  a  =  1  ;b=2", {"a": "1", "b": "2"}),
         ("junk; __session=tok", {"__session": "tok"}),
-        ('prefs={"theme":"dark", "x":1}; __session=tok', {"prefs": '{"theme":"dark", "x":1}',
-                                                          "__session": "tok"}),
+        (
+            'prefs={"theme":"dark", "x":1}; __session=tok',
+            {"prefs": '{"theme":"dark", "x":1}', "__session": "tok"},
+        ),
         ("my cookie=has space; __session=tok", {"my cookie": "has space", "__session": "tok"}),
         ("a", {}),
         ("", {}),
@@ -85,8 +87,11 @@ def test_js_number_nan() -> None:
 @pytest.mark.parametrize(
     ("text", "href", "origin"),
     [
-        ("https://App.Example.com:443/a/../b?x=1", "https://app.example.com/b?x=1",
-         "https://app.example.com"),
+        (
+            "https://App.Example.com:443/a/../b?x=1",
+            "https://app.example.com/b?x=1",
+            "https://app.example.com",
+        ),
         ("http://localhost:3000/p q", "http://localhost:3000/p%20q", "http://localhost:3000"),
         ("https://a.com", "https://a.com/", "https://a.com"),
         ("https://a.com/x?q=a b#frag", "https://a.com/x?q=a%20b", "https://a.com"),
