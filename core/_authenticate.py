@@ -660,7 +660,8 @@ class _Flow:
             return self.maybe_handshake("client-uat-but-no-session-token", "")
 
         try:
-            jwt = decode_jwt(session_cookie)
+            # The cookie-selection rules may already have decoded this token.
+            jwt = self._decoded.get(session_cookie) or decode_jwt(session_cookie)
         except TokenVerificationError as error:
             return (yield from self.handle_error(error, "cookie"))
         if is_machine_jwt(jwt) or has_non_session_category(jwt):
@@ -686,7 +687,12 @@ class _Flow:
                 "primary-domain-cross-origin-sync",
                 "Cross-origin request from satellite domain requires handshake",
             )
-        # Clerk builds the auth object here, and the request fails if it cannot be built.
+        # Clerk builds the auth object here, and the request fails if it cannot be
+        # built; only v2 organization claims can make it fail.
+        if options.organization_sync_options is None and not (
+            claims.get("v") == 2 and "o" in claims
+        ):
+            return state
         try:
             auth = auth_from_claims(claims, session_cookie)
         except (ValueError, TypeError):

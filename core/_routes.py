@@ -47,6 +47,7 @@ __all__ = [
     "RoutePatterns",
     "RouteTarget",
     "create_route_matcher",
+    "match_params",
 ]
 
 
@@ -409,8 +410,13 @@ class _PathParser:
         return self.result
 
 
-def _path_to_js_regex(pattern: str) -> str:
+def _path_to_js_regex(pattern: str, keys: list[_Param] | None = None) -> str:
     """Return the JavaScript regex source path-to-regexp 6 builds for ``pattern``.
+
+    Args:
+        pattern: The pattern, as UTF-16 code units.
+        keys: If given, each parameter with a capturing group is appended, in
+            group order (path-to-regexp's ``keys``).
 
     Raises:
         _PathSyntaxError: path-to-regexp rejects the pattern.
@@ -421,6 +427,8 @@ def _path_to_js_regex(pattern: str) -> str:
             source += _js_escape(part)
             continue
         prefix, suffix = _js_escape(part.prefix), _js_escape(part.suffix)
+        if part.pattern and keys is not None:
+            keys.append(part)
         if not part.pattern:
             source += f"(?:{prefix}{suffix}){part.modifier}"
         elif prefix or suffix:
@@ -611,22 +619,34 @@ def _group_names(source: str) -> set[str]:
 class _JsRegexTranslator:
     r"""Translate one JavaScript regex (no ``u`` flag, flag ``i``) into Python ``re`` source.
 
-    The output uses no capturing groups (nothing reads them, and that lets
-    several patterns share one compiled regex) and must be compiled with
+    By default the output has no capturing groups (nothing reads them, and that
+    lets several patterns share one compiled regex); with ``capture=True`` the
+    capturing groups keep JavaScript's numbering. It must be compiled with
     ``re.ASCII`` so that ``\b`` has JavaScript's ASCII-only idea of a word.
     """
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, *, capture: bool = False) -> None:
         self._src = source
+        self._capture = capture
         self._pos = 0
         self._group_count, self._named_groups = _scan_groups(source)
         self._group_names: set[str] = set()
+        # JavaScript reports syntax errors for the whole source, so a feature we
+        # cannot translate is only noted, and raised once the parse succeeded.
+        self._unsupported: str | None = None
 
     def translate(self) -> str:
         result = self._disjunction()
         if self._pos < len(self._src):  # only an unmatched ")" stops the top level early
             raise _JsRegexSyntaxError("Unmatched ')'")
+        if self._unsupported is not None:
+            raise _UnsupportedRegexError(self._unsupported)
         return result
+
+    def _refuse(self, feature: str) -> str:
+        if self._unsupported is None:
+            self._unsupported = feature
+        return "(?:)"
 
     def _peek(self, offset: int = 0) -> str:
         return self._src[self._pos + offset : self._pos + offset + 1]
@@ -660,7 +680,7 @@ class _JsRegexTranslator:
             if high is not None and high < low:
                 raise _JsRegexSyntaxError("numbers out of order in {} quantifier")
             if low >= _JS_INFINITY:
-                raise _UnsupportedRegexError("a repetition count of 2**31 - 1 or more")
+                self._refuse("a repetition count of 2**31 - 1 or more")
             bounds = (low, None if high is not None and high >= _JS_INFINITY else high)
             self._pos = m.end()
         else:
@@ -676,9 +696,9 @@ class _JsRegexTranslator:
             return _BRACED_QUANTIFIER.match(self._src, self._pos) is not None
         return ch in ("*", "+", "?") and ch != ""
 
-    def _forbid_quantifier(self) -> None:
+    def _forbid_quantifier(self, message: str = "Nothing to repeat") -> None:
         if self._at_quantifier():
-            raise _JsRegexSyntaxError("Nothing to repeat")
+            raise _JsRegexSyntaxError(message)
 
     @staticmethod
     def _py_quantifier(low: int, high: int | None, lazy: bool) -> str:
@@ -718,11 +738,11 @@ class _JsRegexTranslator:
                 return assertion
             # Annex B lets a lookahead be quantified. An iteration that consumes
             # nothing ends the loop, so any count >= 1 means "once", 0 means "never needed".
-            return assertion if quantifier[0] > 0 else ""
+            return assertion if quantifier[0] > 0 else f"(?:{assertion})?"
         if src.startswith(("(?<=", "(?<!"), pos):
             self._pos += 4
             assertion = f"{src[pos : pos + 4]}{self._group_body()})"
-            self._forbid_quantifier()
+            self._forbid_quantifier("Invalid quantifier")  # Annex B quantifies lookaheads only
             return assertion
         atom = self._atom()
         quantifier = self._quantifier()
@@ -753,8 +773,10 @@ class _JsRegexTranslator:
         return self._char(ord(ch))
 
     def _group(self) -> str:
+        capturing = True
         if self._src.startswith("(?:", self._pos):
             self._pos += 3
+            capturing = False
         elif self._src.startswith("(?<", self._pos):
             self._pos += 3
             name = self._group_name()
@@ -765,9 +787,11 @@ class _JsRegexTranslator:
             raise _JsRegexSyntaxError("Invalid group")
         else:
             self._pos += 1
-        # Capturing groups become non-capturing: backreferences are refused,
-        # so no group is ever read back.
-        return f"(?:{self._group_body()})"
+        # Capturing groups stay capturing only when parameters are read back
+        # (numbered as in JavaScript, names dropped); otherwise they become
+        # non-capturing, since backreferences are refused and nothing reads them.
+        body = self._group_body()
+        return f"({body})" if self._capture and capturing else f"(?:{body})"
 
     def _group_name(self) -> str:
         """Read a RegExpIdentifierName and the closing ``>``."""
@@ -783,7 +807,7 @@ class _JsRegexTranslator:
                 char = ch
                 self._pos += 1
             if name:
-                valid = char in "$\u200c\u200d" or ("a" + char).isidentifier()
+                valid = char in ("$", "\u200c", "\u200d") or ("a" + char).isidentifier()
             else:
                 valid = char in ("$", "_") or char.isidentifier()
             if not valid:
@@ -836,7 +860,8 @@ class _JsRegexTranslator:
             digits = self._src[self._pos + 1 :]
             number = digits[: len(digits) - len(digits.lstrip("0123456789"))]
             if int(number) <= self._group_count:
-                raise _UnsupportedRegexError(f"the backreference \\{number}")
+                self._pos += 1 + len(number)
+                return self._refuse(f"the backreference \\{number}")
             # Annex B: with fewer groups it is a legacy octal escape, or "8"/"9".
         elif ch == "k" and self._named_groups:
             self._pos += 2
@@ -846,7 +871,7 @@ class _JsRegexTranslator:
             name = self._group_name()
             if name not in _group_names(self._src):
                 raise _JsRegexSyntaxError("Invalid named capture referenced")
-            raise _UnsupportedRegexError(f"the backreference \\k<{name}>")
+            return self._refuse(f"the backreference \\k<{name}>")
         elif ch == "c":
             letter = self._peek(2)
             if letter.isascii() and letter.isalpha():
@@ -950,14 +975,14 @@ class _JsRegexTranslator:
         return self._character_escape()
 
 
-def _js_regex_to_python(source: str) -> re.Pattern[str]:
+def _js_regex_to_python(source: str, *, capture: bool = False) -> re.Pattern[str]:
     """Compile JavaScript regex ``source`` (flag ``i``) into an equivalent Python regex.
 
     Raises:
         _JsRegexSyntaxError: JavaScript would reject ``source``.
         _UnsupportedRegexError: Python's ``re`` cannot express it.
     """
-    python_source = _JsRegexTranslator(source).translate()
+    python_source = _JsRegexTranslator(source, capture=capture).translate()
     try:
         return re.compile(python_source, re.ASCII)
     except (re.error, OverflowError, RecursionError) as exc:
@@ -977,7 +1002,7 @@ def _compile_path_pattern(pattern: str) -> re.Pattern[str]:
     except _PathSyntaxError as exc:
         detail = str(exc)
     except _JsRegexSyntaxError as exc:
-        detail = f"Invalid regular expression: /{source}/i: {exc}"
+        detail = f"Invalid regular expression: /{_from_code_units(source)}/i: {exc}"
     except _UnsupportedRegexError as exc:
         raise ConfigurationError(
             f"Invalid path: {pattern}.\nThis pattern is valid for Clerk's JavaScript SDK, but "
@@ -985,6 +1010,80 @@ def _compile_path_pattern(pattern: str) -> re.Pattern[str]:
             "without it, or pass a compiled re.Pattern or a callable instead."
         ) from None
     raise ConfigurationError(f"Invalid path: {pattern}.\n{_DOCS_HINT}\n{detail}")
+
+
+@dataclass(frozen=True, slots=True)
+class _ParamsRegex:
+    regex: re.Pattern[str]
+    keys: tuple[_Param, ...]
+
+
+@functools.lru_cache(maxsize=64)
+def _compile_params_regex(patterns: tuple[str, ...]) -> _ParamsRegex:
+    """Compile ``patterns`` as path-to-regexp's ``match(array)`` does: one alternation.
+
+    Raises:
+        ConfigurationError: A pattern is invalid or cannot be reproduced in Python.
+    """
+    keys: list[_Param] = []
+    source = ""
+    try:
+        source = "(?:{})".format(
+            "|".join(_path_to_js_regex(_to_code_units(p), keys) for p in patterns)
+        )
+        return _ParamsRegex(_js_regex_to_python(source, capture=True), tuple(keys))
+    except _PathSyntaxError as exc:
+        detail = str(exc)
+    except _JsRegexSyntaxError as exc:
+        detail = f"Invalid regular expression: /{_from_code_units(source)}/i: {exc}"
+    except _UnsupportedRegexError as exc:
+        detail = f"Python's re module cannot reproduce this pattern: {exc}"
+    joined = ",".join(patterns)
+    raise ConfigurationError(
+        f'Invalid pattern "{joined}": Error: Invalid path and options: {_DOCS_HINT}\n{detail}'
+    )
+
+
+def match_params(patterns: Sequence[str], path: str) -> dict[str, str] | None:
+    """Match ``path`` against ``patterns`` and return the captured parameters.
+
+    This is ``match`` from ``@clerk/shared/pathToRegexp`` as Clerk's
+    organization sync (``OrganizationMatcher``) uses it: all patterns form one
+    case-insensitive regex, the path is matched as given (no decoding), values
+    are the matched text, and a repeated parameter (``:p*``, ``:p+``) is joined
+    with ``","``, which is how JavaScript prints the array Clerk gets. Like
+    Clerk, an empty ``patterns`` matches every path, with no parameters.
+
+    Args:
+        patterns: path-to-regexp 6 patterns, e.g. ``("/orgs/:slug(.*)",)``.
+        path: The URL pathname, still percent-encoded.
+
+    Returns:
+        Parameter names (unnamed groups are ``"0"``, ``"1"``, ...) mapped to
+        their values, or None if no pattern matches.
+
+    Raises:
+        ConfigurationError: A pattern is invalid (compiled patterns are cached).
+    """
+    compiled = _compile_params_regex(tuple(patterns))
+    found = compiled.regex.match(_to_code_units(path))
+    if found is None:
+        return None
+    params: dict[str, str] = {}
+    for index, value in enumerate(found.groups()):
+        if value is None:
+            continue
+        if index >= len(compiled.keys):
+            # A named group in a custom pattern shifts the numbering; Clerk's
+            # matcher then throws, and organization sync treats that as no match.
+            return None
+        key = compiled.keys[index]
+        text = value
+        if key.modifier in ("*", "+"):
+            separator = key.prefix + key.suffix
+            text = ",".join(value.split(separator) if separator else value)
+        params[str(key.name)] = _from_code_units(text)
+    return params
 
 
 # --------------------------------------------------------------------------
