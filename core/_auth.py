@@ -36,7 +36,7 @@ _LEVELS = frozenset({"first_factor", "second_factor", "multi_factor"})
 _ORG_SCOPES = frozenset({"o", "org", "organization"})
 _USER_SCOPES = frozenset({"u", "user"})
 _ORG_PREFIX = re.compile(r"^(org:)*")
-_DIGITS = re.compile(r"\d+")
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only, like JavaScript's \d
 _UNSET: Any = object()
 
 

@@ -42,7 +42,7 @@ from ._options import ClerkOptions
 from ._orgsync import match_params
 from ._request import AuthRequest
 from ._state import AuthStatus, RequestState
-from ._url import Url, parse_url
+from ._url import Url, is_opaque_origin_url, parse_url
 
 __all__ = [
     "authenticate_request",
@@ -67,8 +67,12 @@ TIME_REASONS = frozenset({"token-expired", "token-not-active-yet", "token-iat-in
 DEV_PORTAL_LEGACY = (".lcl.dev", ".lclstage.dev", ".lclclerk.com")
 DEV_PORTAL_CURRENT = (".accounts.dev", ".accountsstage.dev", ".accounts.lclclerk.com")
 ONE_DAY_MS = 86_400_000
-_JS_NUMBER = re.compile(r"[+-]?(?:Infinity|(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))")
-_JS_INT_PREFIX = re.compile(r"[+-]?\d+")
+# JavaScript digits are ASCII only; Python's \d and int() also accept other scripts' digits.
+_JS_NUMBER = re.compile(
+    r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?))"
+)
+_JS_INT_PREFIX = re.compile(r"[0-9]+")
+_RADIX_DIGITS = {16: re.compile(r"[0-9a-fA-F]+"), 8: re.compile(r"[0-7]+"), 2: re.compile(r"[01]+")}
 _SCHEME_PREFIX = re.compile(r"https?://", re.IGNORECASE)
 
 
@@ -81,16 +85,16 @@ class _HandshakeFailed(Exception):
 
 def js_number(text: str) -> float:
     """JavaScript ``Number(text)`` for a cookie value (NaN when not numeric)."""
-    text = text.strip()
+    text = text.strip(" \t\n\r\f\v\u00a0\ufeff")
     if text == "":
         return 0.0
     lowered = text.lower()
     for prefix, base in (("0x", 16), ("0o", 8), ("0b", 2)):
         if lowered.startswith(prefix):
-            try:
-                return float(int(text[2:], base))
-            except ValueError:
+            digits = text[2:]
+            if not _RADIX_DIGITS[base].fullmatch(digits):
                 return math.nan
+            return float(int(digits, base))
     if _JS_NUMBER.fullmatch(text):
         return float(text.replace("Infinity", "inf"))
     return math.nan
@@ -102,7 +106,7 @@ def js_parse_int(text: str) -> int:
     sign = -1 if text.startswith("-") else 1
     body = text[1:] if text[:1] in "+-" else text
     if body[:2].lower() == "0x":
-        digits = re.match(r"[0-9a-fA-F]+", body[2:])
+        digits = _RADIX_DIGITS[16].match(body[2:])
         return sign * int(digits.group(), 16) if digits else 0
     match = _JS_INT_PREFIX.match(body)
     return sign * int(match.group()) if match else 0
@@ -124,6 +128,11 @@ def _js_to_number(value: Any) -> float:
 
 
 def _format_js_number(value: float) -> str:
+    """JavaScript's ``String(number)`` for the values a counter cookie can produce."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
     if value.is_integer() and abs(value) < 1e21:
         return str(int(value))
     return repr(value)
@@ -391,7 +400,8 @@ class _Flow:
         for directive in directives:
             if not isinstance(directive, str) or any(c in directive for c in "\r\n\0"):
                 raise _HandshakeFailed("malformed cookie directive")
-            headers.append(("set-cookie", directive))
+            # Fetch Headers trims values; the name check below sees the raw string.
+            headers.append(("set-cookie", directive.strip(" \t")))
             pieces = directive.split(";")[0].split("=")
             if pieces[0].startswith(SESSION):
                 session_token = pieces[1] if len(pieces) > 1 else None
@@ -430,10 +440,14 @@ class _Flow:
         try:
             return parse_url(self.referrer).origin != self.clerk_url.origin
         except (ValueError, UnicodeError):
-            return False
+            # A URL of another scheme (about:blank, data:, android-app://...) has
+            # the opaque origin "null": cross-origin, as in browsers and Clerk.
+            return is_opaque_origin_url(self.referrer)
 
     def _is_known_clerk_referrer(self) -> bool:
         if not self.referrer:
+            return False
+        if is_opaque_origin_url(self.referrer):
             return False
         try:
             referrer = parse_url(self.referrer)
@@ -567,7 +581,8 @@ class _Flow:
         for directive in cookies:
             if not isinstance(directive, str) or any(c in directive for c in "\r\n\0"):
                 return "unexpected-sdk-error"
-            headers.append(("set-cookie", directive))
+            # Fetch Headers trims values; the name check below sees the raw string.
+            headers.append(("set-cookie", directive.strip(" \t")))
             pieces = directive.split(";")[0].split("=")
             if pieces[0].startswith(SESSION):
                 session_token = pieces[1] if len(pieces) > 1 else None

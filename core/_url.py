@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
-__all__ = ["Url", "form_decode", "form_encode", "parse_url"]
+__all__ = ["Url", "form_decode", "form_encode", "is_opaque_origin_url", "parse_url"]
 
 _DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443", "ftp": "21"}
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
@@ -32,6 +32,7 @@ def _percent_encoder(extra: str) -> dict[int, str]:
 
 _PATH_TABLE = _percent_encoder(' "#<>?`{}')
 _QUERY_TABLE = _percent_encoder(" \"#<>'")
+_FRAGMENT_TABLE = _percent_encoder(' "<>`')
 _FORM_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789*-._")
 
 
@@ -107,6 +108,7 @@ class Url:
         port: The port, or ``""`` when absent or the scheme's default.
         path: Normalised, percent-encoded path starting with ``/``.
         query: The query without ``?``, or None when the URL has none.
+        fragment: The fragment without ``#``, or None (request URLs never have one).
     """
 
     scheme: str
@@ -114,6 +116,7 @@ class Url:
     port: str
     path: str
     query: str | None
+    fragment: str | None = None
 
     @property
     def origin(self) -> str:
@@ -131,8 +134,13 @@ class Url:
 
     @property
     def href(self) -> str:
-        """The serialised URL (no fragment: requests never carry one)."""
-        return self.origin + self.path + ("" if self.query is None else "?" + self.query)
+        """The serialised URL."""
+        return (
+            self.origin
+            + self.path
+            + ("" if self.query is None else "?" + self.query)
+            + ("" if self.fragment is None else "#" + self.fragment)
+        )
 
     def __str__(self) -> str:
         return self.href
@@ -153,7 +161,7 @@ class Url:
     def with_params(self, pairs: list[tuple[str, str]]) -> Url:
         """Return the URL with its query replaced by ``pairs``, serialised as by URLSearchParams."""
         query = form_encode(pairs)
-        return Url(self.scheme, self.host, self.port, self.path, query or None)
+        return Url(self.scheme, self.host, self.port, self.path, query or None, self.fragment)
 
     def without_params(self, *names: str) -> Url:
         """Return the URL without the named query parameters (the query is re-serialised)."""
@@ -208,6 +216,15 @@ def _parse_authority(authority: str, scheme: str) -> tuple[str, str]:
     return host, port
 
 
+def is_opaque_origin_url(text: str) -> bool:
+    """True for an absolute URL of a non-web scheme (``about:blank``, ``data:...``).
+
+    Such URLs parse in browsers but have the opaque origin ``"null"``.
+    """
+    match = _SCHEME.match(text.strip(_C0_STRIP))
+    return match is not None and match.group(1).lower() not in _DEFAULT_PORTS
+
+
 def parse_url(text: str, base: Url | None = None) -> Url:
     """Parse ``text`` (absolute, or relative to ``base``) like ``new URL(text, base)``.
 
@@ -215,13 +232,22 @@ def parse_url(text: str, base: Url | None = None) -> Url:
         ValueError: The text is not a URL with a special scheme and no base can resolve it.
     """
     text = text.strip(_C0_STRIP).replace("\t", "").replace("\n", "").replace("\r", "")
-    text = text.split("#", 1)[0]
+    text, hash_mark, fragment = text.partition("#")
+    url = _parse_without_fragment(text, base)
+    if hash_mark:
+        url = Url(
+            url.scheme, url.host, url.port, url.path, url.query, _encode(fragment, _FRAGMENT_TABLE)
+        )
+    return url
+
+
+def _parse_without_fragment(text: str, base: Url | None) -> Url:
     match = _SCHEME.match(text)
     if match and match.group(1).lower() in _DEFAULT_PORTS:
         scheme = match.group(1).lower()
         rest = text[match.end() :].replace("\\", "/")
         if base is not None and base.scheme == scheme and not rest.startswith("/"):
-            return parse_url(rest, base)
+            return _parse_without_fragment(rest, base)
         rest = rest.lstrip("/")
         end = len(rest)
         for sep in "/?":
@@ -234,7 +260,7 @@ def parse_url(text: str, base: Url | None = None) -> Url:
         raise ValueError(f"not a supported absolute URL: {text[:100]!r}")
     rest = text.replace("\\", "/")
     if rest.startswith("//"):
-        return parse_url(f"{base.scheme}:{rest}")
+        return _parse_without_fragment(f"{base.scheme}:{rest}", None)
     if rest.startswith("/"):
         return _finish(base.scheme, base.host, base.port, rest)
     if rest.startswith("?") or rest == "":

@@ -94,7 +94,7 @@ def test_js_number_nan() -> None:
         ),
         ("http://localhost:3000/p q", "http://localhost:3000/p%20q", "http://localhost:3000"),
         ("https://a.com", "https://a.com/", "https://a.com"),
-        ("https://a.com/x?q=a b#frag", "https://a.com/x?q=a%20b", "https://a.com"),
+        ("https://a.com/x?q=a b#f g", "https://a.com/x?q=a%20b#f%20g", "https://a.com"),
         ("https://a.com/%2e%2E/x", "https://a.com/x", "https://a.com"),
         ("https://a.com/\u00e9", "https://a.com/%C3%A9", "https://a.com"),
     ],
@@ -127,3 +127,19 @@ def test_search_params_round_trip_like_urlsearchparams() -> None:
     assert parse_url("https://a.com/p?a=1").without_params("a").href == "https://a.com/p"
     assert form_encode([("k", "a b&c/")]) == "k=a+b%26c%2F"
     assert form_decode("k=a+b%26c%2F") == [("k", "a b&c/")]
+
+
+def test_opaque_origin_urls() -> None:
+    from clerk_middleware.core._url import is_opaque_origin_url
+
+    assert is_opaque_origin_url("about:blank")
+    assert is_opaque_origin_url("android-app://com.example/")
+    assert not is_opaque_origin_url("https://a.com/")
+    assert not is_opaque_origin_url("not a url")
+
+
+@pytest.mark.parametrize("text", ["\u0663", "\u0661\u0662", "0x\u0661"])
+def test_javascript_numbers_are_ascii_only(text: str) -> None:
+    # Python's int() accepts Arabic-Indic digits; JavaScript's parseInt does not.
+    assert js_parse_int(text) == 0
+    assert js_number(text) != js_number(text)  # NaN
