@@ -13,7 +13,7 @@ Rules of this package (kept by every module in it):
    ``RequestState``. Configuration errors are raised when options are built.
 """
 
-from ._auth import Auth, ReverificationConfig
+from ._auth import Auth, ReverificationConfig, ReverificationPreset
 from ._authenticate import authenticate_request, authenticate_request_async
 from ._errors import (
     AuthControlFlow,
@@ -28,6 +28,7 @@ from ._errors import (
 from ._options import ClerkOptions, OrganizationSyncOptions
 from ._protect import (
     CURRENT_URL,
+    ReturnBackUrl,
     build_sign_in_url,
     build_sign_up_url,
     is_page_request,
@@ -54,7 +55,9 @@ __all__ = [
     "MalformedPathError",
     "OrganizationSyncOptions",
     "RequestState",
+    "ReturnBackUrl",
     "ReverificationConfig",
+    "ReverificationPreset",
     "RouteMatcher",
     "TokenVerificationError",
     "authenticate_request",

@@ -1,87 +1,187 @@
 """Clerk's Backend API: JWKS, handshake payloads and session refresh, over httpx.
 
-The only I/O of the core. The key-freshness policy (``JwksPolicy``) is pure and
-written once; ``BackendApi.perform`` and ``perform_async`` are twins that differ
-only by ``await``. One ``BackendApi`` (and so one key cache) exists per
-``(api_url, secret_key)`` and is shared by the sync and async paths.
+The only I/O of the core, in three layers:
+
+1. **Policy** (``JwksPolicy``, pure). Given the cached key set (``KeySet``, an
+   immutable value), a ``kid`` and the time, it decides whether to fetch, what
+   to answer, and what the cache becomes after a fetch. Written once.
+2. **Interpretation** (pure functions). What one Backend API reply means: keys
+   or Clerk's ``TokenVerificationError`` for the JWKS, Set-Cookie strings or
+   Clerk's refresh reason for a refresh, cookie directives for a handshake nonce.
+3. **I/O twins** (``BackendApi``). ``get_key``/``get_key_async``,
+   ``handshake_payload``/``..._async`` and ``refresh_session``/``..._async`` send
+   one request each, with a total deadline and a bound on the response size.
+   Each sync method and its async twin differ only by ``await``.
+
+One ``BackendApi`` (so one key cache, one policy) exists per
+``(api_url, secret_key)``, shared by the sync and async paths (``backend_for``).
+Concurrent callers that need a fetch share one: the first becomes the leader
+of a *flight*, the others wait for it (threads on a ``threading.Event``, tasks
+on a future of their own event loop) for no longer than their own timeout, or
+answer at once from a stale key set that still holds their ``kid``. A flight is
+never held across a ``yield`` to the caller, and a cancelled leader hands the
+fetch to the next caller.
+
+Nothing here raises into the app: ``get_key`` raises only
+``TokenVerificationError`` (which the flow turns into a signed-out state),
+``refresh_session`` only ``RefreshError``, ``handshake_payload`` only
+``BackendApiError`` (which the flow treats as "no directives").
+
+Deliberate differences from ``@clerk/backend`` 3.25.0 (``loadClerkJWKFromRemote``,
+``fetchJWKSFromBAPI``, ``buildRequest``), all in favour of availability with a
+bounded cost:
+
+- A network failure or timeout while loading the JWKS is
+  ``jwk-remote-failed-to-load`` ("Error loading Clerk JWKS from <url>: <what
+  happened>"); Clerk's fetch throws a non-verification error, which surfaces as
+  ``unexpected-error``. So are an error status whose body is not JSON and a
+  success whose body is not a JSON key set (Clerk: ``unexpected-error`` from
+  ``response.json()``).
+- Stale-while-error: when a refetch fails, the last good key set keeps serving
+  for ``max_stale`` seconds past its TTL (Clerk drops its keys when the TTL
+  ends). ``secret-key-invalid`` is a definitive answer, not an outage: it stops
+  stale serving at once, as in Clerk.
+- An unknown ``kid`` refetches at most once per ``kid_miss_cooldown`` (Clerk:
+  on every miss), and a failed fetch is not retried for
+  ``retry_after_failure`` seconds (Clerk: every request retries); meanwhile
+  the last failure is the answer. No retries inside one request (Clerk: up to
+  five attempts with back-off), so no request waits longer than ``timeout``.
+- A key that disappears from the JWKS stays trusted until ``ttl`` after it was
+  last listed (Clerk: until its whole cache expires, which a steady stream of
+  kid misses can postpone forever). JWKs without a string ``kid`` are ignored.
+- Responses are read up to ``max_response_bytes`` (64 KiB); JSON is recognised
+  by media type (Clerk: only the exact string ``application/json``).
+- The session id is percent-encoded into the refresh path.
+
+Refresh failures use Clerk's reasons exactly, including its less obvious ones:
+a network failure, timeout, or JSON body that does not parse is
+``fetch-error`` (Clerk's client reports a thrown fetch as the error code
+``unexpected_error``); an error status without a Clerk error list is
+``unexpected-bapi-error``; an error whose first entry has no code, and a
+success without cookies, are ``unexpected-sdk-error``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
+import math
+import re
+import ssl
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, assert_never
+from urllib.parse import quote
 
+import anyio
 import httpx
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt.algorithms import RSAAlgorithm
+from jwt.exceptions import PyJWTError
 
-from ._effects import HandshakePayloadRequest, KeyRequest, RefreshError, RefreshRequest
-from ._errors import TokenVerificationError
+from ._effects import Effect, HandshakePayloadRequest, KeyRequest, RefreshError, RefreshRequest
+from ._errors import ClerkError, ConfigurationError, TokenVerificationError
 from ._options import ClerkOptions
 
-__all__ = ["BackendApi", "JwksPolicy", "backend_for"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MAX_RESPONSE_BYTES",
+    "BackendApi",
+    "BackendApiError",
+    "JwksFailure",
+    "JwksPolicy",
+    "KeySet",
+    "backend_for",
+    "configure_backend",
+    "reset_backends",
+]
 
-API_VERSION_HEADER = "2026-05-12"
-USER_AGENT = "clerk-middleware-python/0.1"
-CONTACT_SUPPORT = "Contact support@clerk.com"
-# A JWKS document lists a handful of keys; anything much larger is not Clerk's.
-MAX_JWKS_BYTES = 64 * 1024
-MAX_KEYS = 32
+logger = logging.getLogger("clerk_middleware")
+
+API_VERSION: Final = "v1"
+API_VERSION_HEADER: Final = "2026-05-12"
+USER_AGENT: Final = "clerk-middleware-python/0.1"
+CONTACT_SUPPORT: Final = "Contact support@clerk.com"
+#: Seconds one Backend API call may take in total (connect, send, wait, read).
+#: Clerk's API answers in well under a second; three seconds absorb a slow
+#: TLS handshake across regions without letting an outage hang requests.
+DEFAULT_TIMEOUT: Final = 3.0
+#: A JWKS lists a handful of ~500-byte keys; a refresh or handshake payload a
+#: few cookies of at most 4 KiB each. Anything larger is not Clerk's answer.
+MAX_RESPONSE_BYTES: Final = 64 * 1024
+#: Keys kept per instance (Clerk keeps one or two at a time).
+MAX_KEYS: Final = 32
+# Refresh reason codes come from the API and end up in a response header.
+_ERROR_CODE = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
+
+
+# --- the policy (pure) ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class JwksPolicy:
-    """When to use cached keys and when to fetch; pure, so both drivers share it.
+class JwksFailure:
+    """Why the last JWKS load failed, kept as a value in ``KeySet``.
+
+    Each answer raises a fresh ``TokenVerificationError`` built from it, so no
+    exception object is shared between threads.
 
     Attributes:
-        ttl: Seconds a fetched key set is fresh (Clerk: 5 minutes).
-        kid_miss_cooldown: Minimum seconds between fetches caused by unknown ``kid``s,
-            so a flood of forged ``kid``s costs at most one fetch per window.
-        retry_after_failure: Seconds to wait after a failed fetch before trying again.
-        max_stale: Seconds past ``ttl`` that a key set keeps serving while the API fails.
+        reason: Clerk's reason, e.g. ``jwk-remote-failed-to-load``.
+        message: The message (never contains the secret key).
+        action: Clerk's suggested action, appended to the full message.
     """
 
-    ttl: float = 300.0
-    kid_miss_cooldown: float = 10.0
-    retry_after_failure: float = 5.0
-    max_stale: float = 3600.0
+    reason: str
+    message: str
+    action: str | None = CONTACT_SUPPORT
 
-    def needs_fetch(self, cache: KeyCache, kid: str | None, now: float) -> bool:
-        """True when a fetch should be attempted for ``kid`` at ``now``."""
-        if cache.failed_at is not None and now - cache.failed_at < self.retry_after_failure:
-            return False
-        if not cache.keys or now - cache.fetched_at >= self.ttl:
-            return True
-        if kid not in cache.keys:
-            return now - cache.attempted_at >= self.kid_miss_cooldown
-        return False
+    def error(self) -> TokenVerificationError:
+        """A new exception carrying this failure.
 
-    def usable(self, cache: KeyCache, now: float) -> bool:
-        """True while the cached key set may still be used (fresh, or stale within bounds)."""
-        return bool(cache.keys) and now - cache.fetched_at < self.ttl + self.max_stale
+        Returns:
+            The ``TokenVerificationError`` to raise.
+        """
+        return TokenVerificationError(self.reason, self.message, self.action)
 
 
-@dataclass(slots=True)
-class KeyCache:
-    """The last good key set and the bookkeeping the policy reads."""
+@dataclass(frozen=True, slots=True)
+class KeySet:
+    """The cached JWKS of one instance and the bookkeeping the policy reads.
 
-    keys: dict[str, RSAPublicKey] = field(default_factory=dict)
-    fetched_at: float = float("-inf")
-    attempted_at: float = float("-inf")
-    failed_at: float | None = None
-    error: TokenVerificationError | None = None
+    An immutable value: ``JwksPolicy.after_fetch`` returns a new one.
+    Times are from the ``BackendApi``'s monotonic clock.
+
+    Attributes:
+        keys: Public keys by ``kid``.
+        seen: When each ``kid`` was last listed by a successful fetch.
+        fetched_at: Time of the last successful fetch (``-inf``: never).
+        attempted_at: Time of the last fetch attempt, successful or not.
+        failure: Why the last attempt failed, or None if it succeeded.
+        fetches: Attempts so far (successful or not).
+    """
+
+    keys: Mapping[str, RSAPublicKey] = field(default_factory=dict)
+    seen: Mapping[str, float] = field(default_factory=dict)
+    fetched_at: float = -math.inf
+    attempted_at: float = -math.inf
+    failure: JwksFailure | None = None
     fetches: int = 0
 
 
+_NO_KEYS = JwksFailure(
+    "jwk-remote-failed-to-load", "Failed to load JWKS from Clerk Backend or Frontend API."
+)
+
+
 def _kid_mismatch(kid: str | None) -> TokenVerificationError:
+    shown = "undefined" if kid is None else kid
     return TokenVerificationError(
         "jwk-kid-mismatch",
-        f"Unable to find a signing key in JWKS that matches the kid='{kid}' of the provided "
+        f"Unable to find a signing key in JWKS that matches the kid='{shown}' of the provided "
         "session token. Please make sure that the __session cookie or the HTTP authorization "
         "header contain a Clerk-generated session JWT.",
         "Go to your Dashboard and validate your secret and public keys are correct. "
@@ -89,61 +189,528 @@ def _kid_mismatch(kid: str | None) -> TokenVerificationError:
     )
 
 
-def _parse_jwks(response: httpx.Response, url: str) -> dict[str, RSAPublicKey]:
-    """Turn a JWKS response into keys, or raise Clerk's error for it."""
-    body = response.content[: MAX_JWKS_BYTES + 1]
-    if response.status_code != 200:
+@dataclass(frozen=True, slots=True)
+class JwksPolicy:
+    """When to use cached keys and when to fetch; pure, so every driver shares it.
+
+    Attributes:
+        ttl: Seconds a fetched key set is fresh (Clerk: 5 minutes).
+        kid_miss_cooldown: Minimum seconds between an attempt and a fetch caused
+            by an unknown ``kid``, so a flood of forged ``kid``s costs at most one
+            fetch per window.
+        retry_after_failure: Seconds after a failed fetch before the next
+            attempt; meanwhile the failure (or a stale key set) is the answer.
+        max_stale: Seconds past ``ttl`` that a key set keeps serving while the
+            API fails (not after ``secret-key-invalid``).
+
+    Raises:
+        ConfigurationError: A value is negative, or ``ttl`` is not positive.
+    """
+
+    ttl: float = 300.0
+    kid_miss_cooldown: float = 10.0
+    retry_after_failure: float = 5.0
+    max_stale: float = 3600.0
+
+    def __post_init__(self) -> None:
+        for name in ("ttl", "kid_miss_cooldown", "retry_after_failure", "max_stale"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+                raise ConfigurationError(f"JwksPolicy.{name} must be a number >= 0, got {value!r}.")
+        if self.ttl <= 0:
+            raise ConfigurationError(f"JwksPolicy.ttl must be positive, got {self.ttl!r}.")
+
+    def _stale_allowed(self, cache: KeySet) -> bool:
+        # A definitive "your secret key is invalid" ends stale serving.
+        failure = cache.failure
+        return failure is None or failure.reason != "secret-key-invalid"
+
+    def usable(self, cache: KeySet, now: float) -> bool:
+        """True while the cached keys may answer (fresh, or stale within ``max_stale``).
+
+        Args:
+            cache: The cached key set.
+            now: The current monotonic time.
+
+        Returns:
+            Whether ``cache.keys`` may be used at ``now``.
+        """
+        if not cache.keys or not self._stale_allowed(cache):
+            return False
+        return now - cache.fetched_at < self.ttl + self.max_stale
+
+    def can_answer(self, cache: KeySet, kid: str | None, now: float) -> bool:
+        """True when ``kid`` can be answered from the cache without waiting for a fetch.
+
+        Args:
+            cache: The cached key set.
+            kid: The token's key id.
+            now: The current monotonic time.
+
+        Returns:
+            Whether the key for ``kid`` is cached and usable.
+        """
+        return kid is not None and kid in cache.keys and self.usable(cache, now)
+
+    def should_fetch(self, cache: KeySet, kid: str | None, now: float) -> bool:
+        """True when a fetch should be attempted for ``kid`` at ``now``.
+
+        Args:
+            cache: The cached key set.
+            kid: The token's key id (None when the token has none).
+            now: The current monotonic time.
+
+        Returns:
+            Whether to fetch the JWKS before answering.
+        """
+        if cache.failure is not None and now - cache.attempted_at < self.retry_after_failure:
+            return False
+        if not cache.keys or now - cache.fetched_at >= self.ttl:
+            return True
+        if kid is None or kid not in cache.keys:
+            return now - cache.attempted_at >= self.kid_miss_cooldown
+        return False
+
+    def answer(self, cache: KeySet, kid: str | None, now: float) -> RSAPublicKey:
+        """The key for ``kid`` from the cache, or Clerk's error for why there is none.
+
+        Args:
+            cache: The cached key set.
+            kid: The token's key id.
+            now: The current monotonic time.
+
+        Returns:
+            The public key.
+
+        Raises:
+            TokenVerificationError: The last fetch's failure when it left no usable
+                key for ``kid``; ``jwk-kid-mismatch`` when the keys are good but none
+                has this ``kid``; ``jwk-remote-failed-to-load`` when nothing is known.
+        """
+        usable = self.usable(cache, now)
+        if usable and kid is not None and kid in cache.keys:
+            return cache.keys[kid]
+        if cache.failure is not None:
+            raise cache.failure.error()
+        if usable:
+            raise _kid_mismatch(kid)
+        raise _NO_KEYS.error()
+
+    def after_fetch(
+        self, cache: KeySet, outcome: Mapping[str, RSAPublicKey] | JwksFailure, now: float
+    ) -> KeySet:
+        """The cache after a fetch attempt that ended with ``outcome``.
+
+        Args:
+            cache: The cache before the attempt.
+            outcome: The fetched keys, or why the fetch failed.
+            now: The current monotonic time.
+
+        Returns:
+            The new cache. A failure keeps the last good keys; a success adds the
+            fetched keys to those listed within the last ``ttl``.
+        """
+        if isinstance(outcome, JwksFailure):
+            return replace(cache, attempted_at=now, failure=outcome, fetches=cache.fetches + 1)
+        seen = {kid: at for kid, at in cache.seen.items() if now - at < self.ttl}
+        seen.update(dict.fromkeys(outcome, now))
+        # Newest first, so the bound drops the keys not listed for the longest.
+        kept = sorted(seen, key=lambda kid: (kid not in outcome, -seen[kid]))[:MAX_KEYS]
+        keys = {kid: outcome[kid] if kid in outcome else cache.keys[kid] for kid in kept}
+        return KeySet(
+            keys=keys,
+            seen={kid: seen[kid] for kid in kept},
+            fetched_at=now,
+            attempted_at=now,
+            failure=None,
+            fetches=cache.fetches + 1,
+        )
+
+
+# --- interpretation of replies (pure) ------------------------------------------------------
+
+
+class BackendApiError(ClerkError):
+    """A Backend API call failed: unreachable, timed out, or answered with an error.
+
+    Attributes:
+        status: The HTTP status, or None when no response arrived.
+        code: The first Clerk error code in the response, if any.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One Backend API request, before any I/O."""
+
+    method: str
+    url: str
+    params: tuple[tuple[str, str], ...] = ()
+    body: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """A complete (size-bounded) response."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def is_json(self) -> bool:
+        media = self.content_type.split(";", 1)[0].strip().lower()
+        return media == "application/json" or media.endswith("+json")
+
+    def json(self) -> Any:
+        """The body as JSON, as JavaScript's ``JSON.parse`` reads it.
+
+        Raises:
+            ValueError: The body is not JSON.
+        """
+        return json.loads(self.body, parse_constant=_reject_constant)
+
+
+@dataclass(frozen=True, slots=True)
+class _Unreachable:
+    """No (complete, acceptable) response: why, in words safe to log."""
+
+    description: str
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _first_error(data: Any) -> dict[str, Any] | None:
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return errors[0]
+    return None
+
+
+def _parse_key_set(document: Any) -> dict[str, RSAPublicKey]:
+    entries = document.get("keys") if isinstance(document, dict) else None
+    keys: dict[str, RSAPublicKey] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if len(keys) >= MAX_KEYS:
+            break
+        if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str):
+            continue
         try:
-            errors = json.loads(body).get("errors") or []
-        except (ValueError, AttributeError):
-            errors = []
+            key = RSAAlgorithm.from_jwk(entry)
+        except (PyJWTError, ValueError, TypeError, KeyError):
+            continue  # one bad entry must not hide the good ones
+        if isinstance(key, RSAPublicKey):
+            keys[entry["kid"]] = key
+    return keys
+
+
+def _interpret_jwks(
+    outcome: _Reply | _Unreachable, url: str
+) -> dict[str, RSAPublicKey] | JwksFailure:
+    """What a JWKS response means: keys, or Clerk's reason and message.
+
+    Args:
+        outcome: The response, or why there is none.
+        url: The JWKS URL (Clerk quotes it in messages).
+
+    Returns:
+        The keys by ``kid``, or the failure.
+    """
+    if isinstance(outcome, _Unreachable):
+        return JwksFailure(
+            "jwk-remote-failed-to-load",
+            f"Error loading Clerk JWKS from {url}: {outcome.description}.",
+        )
+    if not outcome.ok:
+        try:
+            data = outcome.json()
+        except ValueError:
+            data = None
+        errors = data.get("errors") if isinstance(data, dict) else None
         for error in errors if isinstance(errors, list) else []:
             if isinstance(error, dict) and error.get("code") == "clerk_key_invalid":
-                raise TokenVerificationError(
-                    "secret-key-invalid", str(error.get("message", "")), CONTACT_SUPPORT
-                )
-        raise TokenVerificationError(
+                message = error.get("message")
+                text = message if isinstance(message, str) else ""
+                return JwksFailure("secret-key-invalid", text)
+        return JwksFailure(
             "jwk-remote-failed-to-load",
-            f"Error loading Clerk JWKS from {url} with code={response.status_code}",
-            CONTACT_SUPPORT,
+            f"Error loading Clerk JWKS from {url} with code={outcome.status}",
         )
     try:
-        if len(body) > MAX_JWKS_BYTES:
-            raise ValueError("JWKS document too large")
-        document = json.loads(body)
-        entries = document.get("keys") if isinstance(document, dict) else None
-        keys: dict[str, RSAPublicKey] = {}
-        for entry in (entries if isinstance(entries, list) else [])[:MAX_KEYS]:
-            if isinstance(entry, dict) and entry.get("kty") == "RSA":
-                key = RSAAlgorithm.from_jwk(entry)
-                if isinstance(key, RSAPublicKey):
-                    keys[str(entry.get("kid"))] = key
-    except (ValueError, TypeError, KeyError) as exc:
-        raise TokenVerificationError(
-            "jwk-remote-invalid",
-            f"The JWKS response from {url} could not be parsed ({type(exc).__name__}).",
-            CONTACT_SUPPORT,
-        ) from exc
+        keys = _parse_key_set(outcome.json())
+    except ValueError:
+        return JwksFailure(
+            "jwk-remote-failed-to-load",
+            f"Error loading Clerk JWKS from {url}: the response is not JSON.",
+        )
     if not keys:
-        raise TokenVerificationError(
+        return JwksFailure(
             "jwk-remote-failed-to-load",
             "The JWKS endpoint did not contain any signing keys. Contact support@clerk.com.",
-            CONTACT_SUPPORT,
         )
     return keys
 
 
-class BackendApi:
-    """A client of Clerk's Backend API for one instance, with the JWKS cache.
+def _interpret_refresh(outcome: _Reply | _Unreachable) -> list[object]:
+    """What a session refresh response means, with Clerk's ``RefreshTokenErrorReason``.
 
     Args:
-        api_url: Backend API origin.
-        secret_key: The instance's secret key.
-        timeout: Seconds for each HTTP call (connect, read and write).
-        client: An ``httpx.Client`` to use (for tests or custom transports).
-        async_client: An ``httpx.AsyncClient`` to use.
+        outcome: The response, or why there is none.
+
+    Returns:
+        The ``cookies`` of the response (the flow checks they are Set-Cookie strings;
+        an empty list is Clerk's ``unexpected-sdk-error``).
+
+    Raises:
+        RefreshError: The refresh failed; ``reason`` is Clerk's.
+    """
+    if isinstance(outcome, _Unreachable):
+        raise RefreshError("fetch-error")
+    if outcome.status == 204:
+        return []
+    data: Any = None
+    if outcome.is_json:
+        try:
+            data = outcome.json()
+        except ValueError as exc:
+            raise RefreshError("fetch-error") from exc
+    if not outcome.ok:
+        error = _first_error(data)
+        if error is None:
+            raise RefreshError("unexpected-bapi-error")
+        code = error.get("code")
+        if code == "unexpected_error":
+            raise RefreshError("fetch-error")
+        if not code:
+            raise RefreshError("unexpected-sdk-error")
+        if not isinstance(code, str) or not _ERROR_CODE.fullmatch(code):
+            raise RefreshError("unexpected-bapi-error")
+        raise RefreshError(code)
+    cookies = data.get("cookies") if isinstance(data, dict) else None
+    return list(cookies) if isinstance(cookies, list) else []
+
+
+def _interpret_handshake_payload(outcome: _Reply | _Unreachable) -> list[object]:
+    """What a handshake payload response means.
+
+    Args:
+        outcome: The response, or why there is none.
+
+    Returns:
+        The ``directives`` (the flow checks they are Set-Cookie strings).
+
+    Raises:
+        BackendApiError: No payload (the flow then applies no directives).
+    """
+    if isinstance(outcome, _Unreachable):
+        raise BackendApiError(f"handshake payload: {outcome.description}")
+    data: Any = None
+    if outcome.is_json:
+        try:
+            data = outcome.json()
+        except ValueError as exc:
+            raise BackendApiError("handshake payload: the response is not JSON") from exc
+    if not outcome.ok:
+        error = _first_error(data)
+        code = error.get("code") if error is not None else None
+        raise BackendApiError(
+            f"handshake payload: HTTP {outcome.status}",
+            status=outcome.status,
+            code=code if isinstance(code, str) else None,
+        )
+    directives = data.get("directives") if isinstance(data, dict) else None
+    if not isinstance(directives, list):
+        raise BackendApiError("handshake payload: the response has no directives")
+    return list(directives)
+
+
+def _jwks_call(api_url: str) -> _Call:
+    return _Call("GET", f"{api_url}/{API_VERSION}/jwks")
+
+
+def _handshake_payload_call(api_url: str, nonce: str) -> _Call:
+    return _Call(
+        "GET", f"{api_url}/{API_VERSION}/clients/handshake_payload", params=(("nonce", nonce),)
+    )
+
+
+def _refresh_call(api_url: str, effect: RefreshRequest) -> _Call:
+    if effect.session_id in ("", ".", ".."):
+        # Clerk's path builder throws on these before any request is made.
+        raise RefreshError("unexpected-bapi-error")
+    sid = quote(effect.session_id, safe="")
+    # Clerk's client drops falsy query values, so ``false`` is never sent.
+    params = (("suffixed_cookies", "true"),) if effect.suffixed_cookies else ()
+    body = {
+        "format": "cookie",
+        "expired_token": effect.expired_token,
+        "refresh_token": effect.refresh_token,
+        "request_origin": effect.request_origin,
+        "request_headers": effect.request_headers,
+    }
+    return _Call("POST", f"{api_url}/{API_VERSION}/sessions/{sid}/refresh", params, body)
+
+
+# --- reading a response within bounds ------------------------------------------------------
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Late(Exception):
+    pass
+
+
+class _BoundedBody:
+    """Collects a response body, refusing more than ``limit`` bytes or time past ``deadline``."""
+
+    def __init__(self, response: httpx.Response, limit: int, deadline: float) -> None:
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            raise _TooLarge
+        self._response = response
+        self._limit = limit
+        self._deadline = deadline
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    def add(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > self._limit:
+            raise _TooLarge
+        if time.monotonic() > self._deadline:
+            raise _Late
+        self._parts.append(chunk)
+
+    def reply(self) -> _Reply:
+        response = self._response
+        return _Reply(
+            response.status_code, response.headers.get("content-type", ""), b"".join(self._parts)
+        )
+
+
+def _describe(exc: BaseException, timeout: float, limit: int) -> str:
+    """Why a call failed, in words that are safe to log (no URLs with secrets, no bodies)."""
+    if isinstance(exc, httpx.TimeoutException | TimeoutError | _Late):
+        return f"no complete answer within the {timeout:g} s timeout"
+    if isinstance(exc, _TooLarge):
+        return f"the response is larger than {limit} bytes"
+    if isinstance(exc, httpx.ConnectError):
+        return "could not connect"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return f"the connection failed ({type(exc).__name__})"
+    return f"the request failed ({type(exc).__name__})"
+
+
+# --- single flight -------------------------------------------------------------------------
+
+
+class _Flight:
+    """One fetch in progress; other threads and tasks wait for it to land."""
+
+    __slots__ = ("_done", "_lock", "_waiters")
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+
+    def land(self) -> None:
+        with self._lock:
+            self._done.set()
+            waiters, self._waiters = self._waiters, []
+        for loop, future in waiters:
+            with contextlib.suppress(RuntimeError):  # that loop has closed meanwhile
+                loop.call_soon_threadsafe(_wake, future)
+
+    def wait(self, timeout: float) -> bool:
+        return self._done.wait(max(timeout, 0.0))
+
+    async def wait_async(self, timeout: float) -> bool:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # another async library (trio): poll, gently
+            with anyio.move_on_after(max(timeout, 0.0)):
+                delay = 0.001
+                while not self._done.is_set():
+                    await anyio.sleep(delay)
+                    delay = min(delay * 2, 0.02)
+            return self._done.is_set()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            if self._done.is_set():
+                return True
+            self._waiters.append((loop, future))
+        try:
+            async with asyncio.timeout(max(timeout, 0.0)):
+                await future
+        except TimeoutError:
+            return self._done.is_set()
+        return True
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Lead:
+    flight: _Flight
+
+
+@dataclass(frozen=True, slots=True)
+class _Follow:
+    flight: _Flight
+
+
+# --- the client ----------------------------------------------------------------------------
+
+
+class BackendApi:
+    """A client of one Clerk instance's Backend API, holding its JWKS cache.
+
+    Sync and async callers share the cache, the policy and single-flight
+    fetching. I/O is injectable: pass an ``httpx.Client`` / ``AsyncClient``
+    (used as given and never closed here) or an httpx transport (wrapped in a
+    client this object owns). By default the sync path keeps one pooled
+    ``httpx.Client``; the async path opens a short-lived ``AsyncClient`` per
+    call (a pooled one cannot be shared across event loops) -- inject an
+    ``async_client`` to pool connections on a single-loop server.
+
+    Args:
+        api_url: Backend API origin, e.g. ``https://api.clerk.com``.
+        secret_key: The instance's secret key (sent as a Bearer token).
+        timeout: Seconds one call may take in total. The async path enforces it
+            exactly; the sync path bounds each network step by the time left
+            and gives up between chunks once it has passed.
+        client: An ``httpx.Client`` for the sync path.
+        async_client: An ``httpx.AsyncClient`` for the async path; it must belong
+            to the event loop that serves requests.
+        transport: An ``httpx.BaseTransport`` for the sync path (e.g.
+            ``httpx.MockTransport``), instead of ``client``.
+        async_transport: An ``httpx.AsyncBaseTransport`` for the async path,
+            instead of ``async_client``.
         policy: The key cache policy.
-        monotonic: Clock for cache ages.
+        monotonic: Clock for cache ages (seconds); tests inject a fake one.
+            Timeouts always use real time.
+        max_response_bytes: Largest response body accepted.
+
+    Raises:
+        ConfigurationError: ``timeout`` is not a positive number, or both a
+            client and a transport are given for the same path.
     """
 
     def __init__(
@@ -151,208 +718,453 @@ class BackendApi:
         api_url: str,
         secret_key: str,
         *,
-        timeout: float = 3.0,
+        timeout: float = DEFAULT_TIMEOUT,
         client: httpx.Client | None = None,
         async_client: httpx.AsyncClient | None = None,
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
         policy: JwksPolicy | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+            raise ConfigurationError(
+                f"timeout must be a positive number of seconds, got {timeout!r}."
+            )
+        if client is not None and transport is not None:
+            raise ConfigurationError("Pass either client or transport, not both.")
+        if async_client is not None and async_transport is not None:
+            raise ConfigurationError("Pass either async_client or async_transport, not both.")
         self.api_url = api_url.rstrip("/")
+        self.timeout = float(timeout)
+        self.policy = policy or JwksPolicy()
+        self.monotonic = monotonic
+        self.max_response_bytes = max_response_bytes
+        self._has_secret = bool(secret_key)
         self._headers = {
             "Authorization": f"Bearer {secret_key}",
             "Clerk-API-Version": API_VERSION_HEADER,
             "User-Agent": USER_AGENT,
+            # Counting decoded bytes bounds memory only if nothing is compressed.
+            "Accept-Encoding": "identity",
         }
-        self.timeout = timeout
         self._client = client
+        self._owns_client = client is None
+        self._transport = transport
         self._async_client = async_client
-        self.policy = policy or JwksPolicy()
-        self.cache = KeyCache()
-        self.monotonic = monotonic
+        self._async_transport = async_transport
+        self._owned_async_client: httpx.AsyncClient | None = None
+        self._ssl_context: ssl.SSLContext | None = None
         self._lock = threading.Lock()
-        self._async_locks: dict[int, asyncio.Lock] = {}
+        self._keys = KeySet()
+        self._flight: _Flight | None = None
+
+    def __repr__(self) -> str:
+        return f"BackendApi({self.api_url!r})"
 
     @property
     def jwks_url(self) -> str:
         """``<api_url>/v1/jwks``."""
-        return f"{self.api_url}/v1/jwks"
+        return _jwks_call(self.api_url).url
+
+    @property
+    def key_set(self) -> KeySet:
+        """The cached key set as it is now (an immutable snapshot)."""
+        return self._keys
 
     # -- clients
 
+    def _tls(self) -> ssl.SSLContext:
+        # Loading CA certificates takes ~20 ms: once per instance, not per call.
+        if self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context()
+        return self._ssl_context
+
     def _sync_client(self) -> httpx.Client:
-        if self._client is None:
-            self._client = httpx.Client(timeout=self.timeout)
-        return self._client
+        with self._lock:
+            if self._client is None:
+                if self._transport is not None:
+                    self._client = httpx.Client(transport=self._transport)
+                else:
+                    self._client = httpx.Client(verify=self._tls())
+            return self._client
 
-    def _get_async_client(self) -> httpx.AsyncClient:
-        if self._async_client is None:
-            self._async_client = httpx.AsyncClient(timeout=self.timeout)
-        return self._async_client
+    @contextlib.asynccontextmanager
+    async def _async_session(self) -> AsyncIterator[httpx.AsyncClient]:
+        if self._async_client is not None:
+            yield self._async_client
+            return
+        if self._async_transport is not None:
+            with self._lock:
+                if self._owned_async_client is None:
+                    self._owned_async_client = httpx.AsyncClient(transport=self._async_transport)
+                client = self._owned_async_client
+            yield client
+            return
+        async with httpx.AsyncClient(verify=self._tls()) as client:
+            yield client
 
-    # -- keys (policy shared, I/O twinned)
+    def close(self) -> None:
+        """Close the sync HTTP client this object created (injected ones are left open)."""
+        with self._lock:
+            client = self._client if self._owns_client else None
+            if self._owns_client:
+                self._client = None
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        """Close every HTTP client this object created, sync and async."""
+        self.close()
+        with self._lock:
+            client, self._owned_async_client = self._owned_async_client, None
+        if client is not None:
+            await client.aclose()
+
+    # -- one exchange (the only code written twice)
+
+    def _request_args(self, call: _Call, deadline: float) -> dict[str, Any]:
+        return {
+            "method": call.method,
+            "url": call.url,
+            "params": call.params,
+            "json": call.body,
+            "headers": self._headers,
+            "timeout": max(deadline - time.monotonic(), 0.001),
+        }
+
+    def _exchange(self, call: _Call, deadline: float) -> _Reply | _Unreachable:
+        try:
+            with self._sync_client().stream(**self._request_args(call, deadline)) as response:
+                body = _BoundedBody(response, self.max_response_bytes, deadline)
+                for chunk in response.iter_bytes():
+                    body.add(chunk)
+                return body.reply()
+        except Exception as exc:  # any failure of the exchange is an answer, never a crash
+            return _Unreachable(_describe(exc, self.timeout, self.max_response_bytes))
+
+    async def _exchange_async(self, call: _Call, deadline: float) -> _Reply | _Unreachable:
+        try:
+            with anyio.fail_after(max(deadline - time.monotonic(), 0.0)):
+                async with (
+                    self._async_session() as client,
+                    client.stream(**self._request_args(call, deadline)) as response,
+                ):
+                    body = _BoundedBody(response, self.max_response_bytes, deadline)
+                    async for chunk in response.aiter_bytes():
+                        body.add(chunk)
+                    return body.reply()
+        except Exception as exc:  # any failure of the exchange is an answer, never a crash
+            return _Unreachable(_describe(exc, self.timeout, self.max_response_bytes))
+
+    # -- keys: the shared state machine around the twins
+
+    def _plan(self, kid: str | None) -> _Lead | _Follow | None:
+        """Lead a fetch, follow the one in flight, or (None) answer from the cache."""
+        with self._lock:
+            now = self.monotonic()
+            cache = self._keys
+            if not self._has_secret or not self.policy.should_fetch(cache, kid, now):
+                return None
+            if self._flight is None:
+                self._flight = _Flight()
+                return _Lead(self._flight)
+            if self.policy.can_answer(cache, kid, now):
+                return None  # stale but usable: do not wait for the refetch
+            return _Follow(self._flight)
+
+    def _land(
+        self, flight: _Flight, outcome: Mapping[str, RSAPublicKey] | JwksFailure | None
+    ) -> None:
+        with self._lock:
+            if outcome is not None:
+                before = self._keys
+                self._keys = self.policy.after_fetch(before, outcome, self.monotonic())
+            if self._flight is flight:
+                self._flight = None
+        flight.land()
+        if isinstance(outcome, JwksFailure):
+            stale = self.policy.usable(self._keys, self.monotonic())
+            logger.warning(
+                "Clerk: %s (reason=%s)%s",
+                outcome.message,
+                outcome.reason,
+                "; serving the last good key set meanwhile" if stale else "",
+            )
 
     def _answer(self, kid: str | None) -> RSAPublicKey:
-        cache = self.cache
-        if cache.keys and self.policy.usable(cache, self.monotonic()):
-            key = cache.keys.get(kid or "")
-            if key is not None:
-                return key
-            raise _kid_mismatch(kid)
-        raise cache.error or TokenVerificationError(
-            "jwk-remote-failed-to-load",
-            "Failed to load JWKS from Clerk Backend or Frontend API.",
-            CONTACT_SUPPORT,
-        )
+        return self.policy.answer(self._keys, kid, self.monotonic())
 
-    def _record(self, outcome: dict[str, RSAPublicKey] | TokenVerificationError) -> None:
-        now = self.monotonic()
-        cache = self.cache
-        cache.attempted_at = now
-        cache.fetches += 1
-        if isinstance(outcome, TokenVerificationError):
-            cache.failed_at, cache.error = now, outcome
-        else:
-            cache.keys, cache.fetched_at, cache.failed_at, cache.error = outcome, now, None, None
-
-    def _fetch_failed(self, exc: Exception) -> TokenVerificationError:
-        return TokenVerificationError(
+    def _waited_too_long(self, kid: str | None) -> RSAPublicKey:
+        if self.policy.can_answer(self._keys, kid, self.monotonic()):
+            return self._answer(kid)
+        raise TokenVerificationError(
             "jwk-remote-failed-to-load",
-            f"Failed to load JWKS from {self.jwks_url} ({type(exc).__name__}).",
+            f"Error loading Clerk JWKS from {self.jwks_url}: no complete answer within the "
+            f"{self.timeout:g} s timeout.",
             CONTACT_SUPPORT,
         )
 
     def get_key(self, kid: str | None) -> RSAPublicKey:
-        """Return the key for ``kid``, fetching the JWKS when the policy says so (blocking)."""
-        if self.policy.needs_fetch(self.cache, kid, self.monotonic()):
-            with self._lock:
-                # Re-check: another thread may have fetched while we waited (single flight).
-                if self.policy.needs_fetch(self.cache, kid, self.monotonic()):
-                    try:
-                        response = self._sync_client().get(self.jwks_url, headers=self._headers)
-                        outcome: Any = _parse_jwks(response, self.jwks_url)
-                    except TokenVerificationError as exc:
-                        outcome = exc
-                    except httpx.HTTPError as exc:
-                        outcome = self._fetch_failed(exc)
-                    self._record(outcome)
-        return self._answer(kid)
+        """The public key for ``kid``, fetching the JWKS when the policy says so (blocking).
+
+        Args:
+            kid: The ``kid`` of the token's header (None if it has none).
+
+        Returns:
+            The RSA public key.
+
+        Raises:
+            TokenVerificationError: With Clerk's reason: ``jwk-kid-mismatch``,
+                ``jwk-remote-failed-to-load`` or ``secret-key-invalid``.
+        """
+        deadline = time.monotonic() + self.timeout
+        while True:
+            plan = self._plan(kid)
+            if isinstance(plan, _Lead):
+                outcome: Mapping[str, RSAPublicKey] | JwksFailure | None = None
+                try:
+                    reply = self._exchange(_jwks_call(self.api_url), deadline)
+                    outcome = _interpret_jwks(reply, self.jwks_url)
+                finally:
+                    self._land(plan.flight, outcome)
+            elif isinstance(plan, _Follow):
+                if not plan.flight.wait(deadline - time.monotonic()):
+                    return self._waited_too_long(kid)
+                continue  # re-plan: the leader may have been cancelled
+            return self._answer(kid)
 
     async def get_key_async(self, kid: str | None) -> RSAPublicKey:
-        """Return the key for ``kid``, fetching the JWKS when the policy says so (async)."""
-        if self.policy.needs_fetch(self.cache, kid, self.monotonic()):
-            loop_id = id(asyncio.get_running_loop())
-            lock = self._async_locks.setdefault(loop_id, asyncio.Lock())
-            async with lock:
-                if self.policy.needs_fetch(self.cache, kid, self.monotonic()):
-                    try:
-                        response = await self._get_async_client().get(
-                            self.jwks_url, headers=self._headers
-                        )
-                        outcome: Any = _parse_jwks(response, self.jwks_url)
-                    except TokenVerificationError as exc:
-                        outcome = exc
-                    except httpx.HTTPError as exc:
-                        outcome = self._fetch_failed(exc)
-                    with self._lock:
-                        self._record(outcome)
-        return self._answer(kid)
+        """The ``async`` twin of ``get_key``.
+
+        Args:
+            kid: The ``kid`` of the token's header (None if it has none).
+
+        Returns:
+            The RSA public key.
+
+        Raises:
+            TokenVerificationError: As ``get_key``.
+        """
+        deadline = time.monotonic() + self.timeout
+        while True:
+            plan = self._plan(kid)
+            if isinstance(plan, _Lead):
+                outcome: Mapping[str, RSAPublicKey] | JwksFailure | None = None
+                try:
+                    reply = await self._exchange_async(_jwks_call(self.api_url), deadline)
+                    outcome = _interpret_jwks(reply, self.jwks_url)
+                finally:
+                    self._land(plan.flight, outcome)
+            elif isinstance(plan, _Follow):
+                if not await plan.flight.wait_async(deadline - time.monotonic()):
+                    return self._waited_too_long(kid)
+                continue  # re-plan: the leader may have been cancelled
+            return self._answer(kid)
 
     # -- handshake payload and refresh
 
-    def _refresh_body(self, effect: RefreshRequest) -> dict[str, Any]:
-        return {
-            "format": "cookie",
-            "expired_token": effect.expired_token,
-            "refresh_token": effect.refresh_token,
-            "request_origin": effect.request_origin,
-            "request_headers": effect.request_headers,
-        }
+    def handshake_payload(self, nonce: str) -> list[object]:
+        """The cookie directives stored under a handshake nonce (blocking).
 
-    def _refresh_url(self, effect: RefreshRequest) -> str:
-        return f"{self.api_url}/v1/sessions/{httpx.URL(effect.session_id)}/refresh"
+        Args:
+            nonce: The ``__clerk_handshake_nonce`` value.
 
-    @staticmethod
-    def _refresh_cookies(response: httpx.Response) -> list[str]:
-        try:
-            data = response.json()
-        except ValueError as exc:
-            raise RefreshError("unexpected-bapi-error") from exc
-        if response.status_code >= 400:
-            errors = data.get("errors") if isinstance(data, dict) else None
-            if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-                code = str(errors[0].get("code", ""))
-                raise RefreshError("fetch-error" if code == "unexpected_error" else code)
-            raise RefreshError("unexpected-bapi-error")
-        cookies = data.get("cookies") if isinstance(data, dict) else None
-        return [c for c in cookies if isinstance(c, str)] if isinstance(cookies, list) else []
+        Returns:
+            The directives (Set-Cookie strings, as the API sent them).
 
-    @staticmethod
-    def _directives(response: httpx.Response) -> list[str]:
-        response.raise_for_status()
-        data = response.json()
-        directives = data.get("directives") if isinstance(data, dict) else None
-        return list(directives) if isinstance(directives, list) else []
+        Raises:
+            BackendApiError: The API could not be reached or gave no payload.
+        """
+        call = _handshake_payload_call(self.api_url, nonce)
+        return _interpret_handshake_payload(self._exchange(call, self._deadline()))
 
-    def perform(self, effect: Any) -> Any:
-        """Carry out one effect of the authentication flow (blocking)."""
+    async def handshake_payload_async(self, nonce: str) -> list[object]:
+        """The ``async`` twin of ``handshake_payload``.
+
+        Args:
+            nonce: The ``__clerk_handshake_nonce`` value.
+
+        Returns:
+            The directives (Set-Cookie strings, as the API sent them).
+
+        Raises:
+            BackendApiError: The API could not be reached or gave no payload.
+        """
+        call = _handshake_payload_call(self.api_url, nonce)
+        return _interpret_handshake_payload(await self._exchange_async(call, self._deadline()))
+
+    def refresh_session(self, request: RefreshRequest) -> list[object]:
+        """Refresh an expired session: ``POST /v1/sessions/{sid}/refresh`` (blocking).
+
+        Args:
+            request: What the flow knows about the expired session.
+
+        Returns:
+            The new Set-Cookie strings (empty when the API sent none).
+
+        Raises:
+            RefreshError: With Clerk's refresh reason.
+        """
+        call = _refresh_call(self.api_url, request)
+        return _interpret_refresh(self._exchange(call, self._deadline()))
+
+    async def refresh_session_async(self, request: RefreshRequest) -> list[object]:
+        """The ``async`` twin of ``refresh_session``.
+
+        Args:
+            request: What the flow knows about the expired session.
+
+        Returns:
+            The new Set-Cookie strings (empty when the API sent none).
+
+        Raises:
+            RefreshError: With Clerk's refresh reason.
+        """
+        call = _refresh_call(self.api_url, request)
+        return _interpret_refresh(await self._exchange_async(call, self._deadline()))
+
+    def _deadline(self) -> float:
+        return time.monotonic() + self.timeout
+
+    # -- the flow's effects
+
+    def perform(self, effect: Effect) -> RSAPublicKey | list[object]:
+        """Carry out one effect of the authentication flow (blocking).
+
+        Args:
+            effect: What the flow needs.
+
+        Returns:
+            The key for a ``KeyRequest``; Set-Cookie strings otherwise.
+
+        Raises:
+            TokenVerificationError: For a ``KeyRequest`` that cannot be answered.
+            BackendApiError: For a ``HandshakePayloadRequest`` without payload.
+            RefreshError: For a failed ``RefreshRequest``.
+        """
         if isinstance(effect, KeyRequest):
             return self.get_key(effect.kid)
-        client = self._sync_client()
         if isinstance(effect, HandshakePayloadRequest):
-            response = client.get(
-                f"{self.api_url}/v1/clients/handshake_payload",
-                params={"nonce": effect.nonce},
-                headers=self._headers,
-            )
-            return self._directives(response)
+            return self.handshake_payload(effect.nonce)
         if isinstance(effect, RefreshRequest):
-            try:
-                response = client.post(
-                    self._refresh_url(effect),
-                    params={"suffixed_cookies": str(effect.suffixed_cookies).lower()},
-                    json=self._refresh_body(effect),
-                    headers=self._headers,
-                )
-            except httpx.HTTPError as exc:
-                raise RefreshError("unexpected-bapi-error") from exc
-            return self._refresh_cookies(response)
-        raise TypeError(f"unknown effect {type(effect).__name__}")
+            return self.refresh_session(effect)
+        assert_never(effect)
 
-    async def perform_async(self, effect: Any) -> Any:
-        """Carry out one effect of the authentication flow (async twin of ``perform``)."""
+    async def perform_async(self, effect: Effect) -> RSAPublicKey | list[object]:
+        """The ``async`` twin of ``perform``.
+
+        Args:
+            effect: What the flow needs.
+
+        Returns:
+            The key for a ``KeyRequest``; Set-Cookie strings otherwise.
+
+        Raises:
+            TokenVerificationError: For a ``KeyRequest`` that cannot be answered.
+            BackendApiError: For a ``HandshakePayloadRequest`` without payload.
+            RefreshError: For a failed ``RefreshRequest``.
+        """
         if isinstance(effect, KeyRequest):
             return await self.get_key_async(effect.kid)
-        client = self._get_async_client()
         if isinstance(effect, HandshakePayloadRequest):
-            response = await client.get(
-                f"{self.api_url}/v1/clients/handshake_payload",
-                params={"nonce": effect.nonce},
-                headers=self._headers,
-            )
-            return self._directives(response)
+            return await self.handshake_payload_async(effect.nonce)
         if isinstance(effect, RefreshRequest):
-            try:
-                response = await client.post(
-                    self._refresh_url(effect),
-                    params={"suffixed_cookies": str(effect.suffixed_cookies).lower()},
-                    json=self._refresh_body(effect),
-                    headers=self._headers,
-                )
-            except httpx.HTTPError as exc:
-                raise RefreshError("unexpected-bapi-error") from exc
-            return self._refresh_cookies(response)
-        raise TypeError(f"unknown effect {type(effect).__name__}")
+            return await self.refresh_session_async(effect)
+        assert_never(effect)
 
+
+# --- one BackendApi per instance -----------------------------------------------------------
 
 _backends: dict[tuple[str, str], BackendApi] = {}
 _backends_lock = threading.Lock()
 
 
+def _instance_key(options: ClerkOptions) -> tuple[str, str]:
+    return (options.api_url.rstrip("/"), options.secret_key or "")
+
+
 def backend_for(options: ClerkOptions) -> BackendApi:
-    """The shared ``BackendApi`` of an instance (one per ``(api_url, secret_key)``)."""
-    key = (options.api_url, options.secret_key or "")
+    """The shared ``BackendApi`` of an instance, created on first use.
+
+    There is one per ``(api_url, secret_key)``, so every request of an app
+    (sync or async) shares one key cache.
+
+    Args:
+        options: The app's options.
+
+    Returns:
+        The instance's ``BackendApi``.
+    """
+    key = _instance_key(options)
     backend = _backends.get(key)
     if backend is None:
         with _backends_lock:
-            backend = _backends.setdefault(key, BackendApi(options.api_url, options.secret_key or ""))
+            backend = _backends.get(key)
+            if backend is None:
+                backend = _backends[key] = BackendApi(*key)
     return backend
+
+
+def configure_backend(
+    options: ClerkOptions,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    client: httpx.Client | None = None,
+    async_client: httpx.AsyncClient | None = None,
+    transport: httpx.BaseTransport | None = None,
+    async_transport: httpx.AsyncBaseTransport | None = None,
+    policy: JwksPolicy | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> BackendApi:
+    """Set how an instance's Backend API is reached: clients, timeout, cache policy.
+
+    Call it at start-up (or in a test) before the first request; it replaces
+    the instance's ``BackendApi`` (and its key cache), closing the clients the
+    replaced one created.
+
+    Args:
+        options: The app's options; they name the instance.
+        timeout: Seconds one call may take in total.
+        client: An ``httpx.Client`` for the sync path (left open).
+        async_client: An ``httpx.AsyncClient`` for the async path (left open).
+        transport: An httpx transport for the sync path, instead of ``client``.
+        async_transport: An httpx async transport, instead of ``async_client``.
+        policy: The key cache policy.
+        monotonic: Clock for cache ages, in seconds.
+
+    Returns:
+        The new ``BackendApi``; ``authenticate_request`` uses it from now on.
+
+    Raises:
+        ConfigurationError: An argument is invalid (see ``BackendApi``).
+    """
+    key = _instance_key(options)
+    backend = BackendApi(
+        *key,
+        timeout=timeout,
+        client=client,
+        async_client=async_client,
+        transport=transport,
+        async_transport=async_transport,
+        policy=policy,
+        monotonic=monotonic,
+    )
+    with _backends_lock:
+        replaced = _backends.get(key)
+        _backends[key] = backend
+    if replaced is not None:
+        replaced.close()
+    return backend
+
+
+def reset_backends() -> None:
+    """Forget every instance's ``BackendApi`` (and key cache), closing their own clients.
+
+    Meant for tests; the next request of each instance starts cold.
+    """
+    with _backends_lock:
+        backends = list(_backends.values())
+        _backends.clear()
+    for backend in backends:
+        backend.close()

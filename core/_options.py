@@ -39,6 +39,7 @@ _ENV_VARS: dict[str, str] = {
     "is_satellite": "CLERK_IS_SATELLITE",
     "proxy_url": "CLERK_PROXY_URL",
     "api_url": "CLERK_API_URL",
+    "tasks_url": "CLERK_TASKS_URL",
 }
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
@@ -258,7 +259,8 @@ class ClerkOptions:
 
         Reads ``CLERK_SECRET_KEY``, ``CLERK_PUBLISHABLE_KEY``, ``CLERK_JWT_KEY``,
         ``CLERK_SIGN_IN_URL``, ``CLERK_SIGN_UP_URL``, ``CLERK_DOMAIN``,
-        ``CLERK_IS_SATELLITE``, ``CLERK_PROXY_URL`` and ``CLERK_API_URL``.
+        ``CLERK_IS_SATELLITE``, ``CLERK_PROXY_URL``, ``CLERK_API_URL`` and
+        ``CLERK_TASKS_URL``.
 
         Args:
             environ: The environment to read (default ``os.environ``).

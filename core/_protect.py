@@ -18,6 +18,7 @@ from ._url import Url, parse_url
 
 __all__ = [
     "CURRENT_URL",
+    "ReturnBackUrl",
     "build_sign_in_url",
     "build_sign_up_url",
     "is_page_request",
@@ -204,12 +205,13 @@ def protect(
     unauthenticated_url: str | None = None,
     unauthorized_url: str | None = None,
     tasks_url: str | None = None,
+    treat_pending_as_signed_out: bool = True,
 ) -> Auth:
     """Let the request through only if the user is signed in (and authorized).
 
-    As ``auth.protect()`` in ``@clerk/nextjs``: a pending session counts as signed
-    out here regardless of ``auth``'s own setting, so a pending user can never
-    pass, whatever role the token claims.
+    As ``auth.protect()`` in ``@clerk/nextjs``: by default a pending session counts
+    as signed out here whatever ``auth`` says, so a pending user can never pass,
+    whatever role the token claims.
 
     Args:
         auth: The request's auth object.
@@ -225,6 +227,9 @@ def protect(
         unauthorized_url: Send signed-in users who fail the check here instead of a 404.
         tasks_url: Send pending users to the app's own after-auth page (default:
             ``options.tasks_url``; without either, Clerk's ``<sign-in>/tasks``).
+        treat_pending_as_signed_out: False lets a pending session through (pass the
+            pending-aware auth object, ``to_auth(treat_pending_as_signed_out=False)``);
+            authorization checks still apply.
 
     Returns:
         The auth object, when the request may proceed.
@@ -236,7 +241,7 @@ def protect(
             authorization failures without ``unauthorized_url``.
     """
     pending = auth.session_status == "pending"
-    if pending or not auth.is_signed_in or not auth.user_id:
+    if (pending and treat_pending_as_signed_out) or not auth.is_signed_in or not auth.user_id:
         if unauthenticated_url:
             target = parse_url(unauthenticated_url, request.parsed_url).href
             raise AuthRedirect(target)

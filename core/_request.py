@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import unquote_to_bytes
 
+from ._errors import MalformedPathError
 from ._url import Url, parse_url
 
 __all__ = ["AuthRequest", "decode_uri_component", "parse_cookie_header"]
@@ -69,8 +70,7 @@ class AuthRequest:
         headers: A mapping or ``(name, value)`` pairs; names are case-insensitive.
             Repeated headers are joined with ``", "`` (``Cookie`` with ``"; "``).
 
-    Raises:
-        ValueError: ``url`` is not an absolute http(s) URL.
+    The URL is parsed on first use (``parsed_url``), not here.
     """
 
     __slots__ = ("_cookies", "_url", "headers", "method", "url")
@@ -103,9 +103,17 @@ class AuthRequest:
 
     @property
     def parsed_url(self) -> Url:
-        """The request URL, parsed."""
+        """The request URL, parsed.
+
+        Raises:
+            MalformedPathError: The URL (e.g. a garbage ``Host`` header) cannot be
+                parsed; adapters answer 400.
+        """
         if self._url is None:
-            self._url = parse_url(self.url)
+            try:
+                self._url = parse_url(self.url)
+            except (ValueError, UnicodeError) as exc:
+                raise MalformedPathError(self.url) from exc
         return self._url
 
     @property

@@ -1,0 +1,490 @@
+"""Framework-free glue shared by every adapter.
+
+Each adapter does four things, and everything they have in common lives here:
+
+1. Map the native request onto an ``AuthRequest`` (``request_target`` keeps the
+   raw, still percent-encoded path).
+2. Answer a handshake (``handshake_answer``), or publish the request's
+   ``RequestContext`` (a ContextVar for ``auth()``, plus the environ or scope for
+   ``get_auth(request)``).
+3. Run the user's handler with a bound ``ClerkAuth``, then the app.
+4. Turn ``AuthControlFlow``/``MalformedPathError`` into an ``Answer`` (the one
+   translator, ``control_flow_answer``) and add the state's headers to every
+   response that goes out.
+
+Nothing here imports a web framework, and nothing here decides: ``protect``,
+the redirects and the authentication itself are the core's. (The one choice
+made here: ``@signed_out()`` hides a view from signed-in users with Clerk's 404.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, Final, NoReturn, TypeVar, cast
+from urllib.parse import quote
+
+from clerk_middleware import core
+from clerk_middleware.core import (
+    CURRENT_URL,
+    Auth,
+    AuthControlFlow,
+    AuthNotFound,
+    AuthRequest,
+    ClerkOptions,
+    MalformedPathError,
+    RequestState,
+)
+from clerk_middleware.core._auth import ReverificationConfig, ReverificationPreset
+from clerk_middleware.core._protect import ReturnBackUrl
+
+__all__ = [
+    "CONTEXT_KEY",
+    "CONTROL_FLOW",
+    "Answer",
+    "ClerkAuth",
+    "ControlHelper",
+    "Predicate",
+    "RequestContext",
+    "Reverification",
+    "auth",
+    "bind_context",
+    "build_options",
+    "context_of",
+    "control_flow_answer",
+    "current_context",
+    "handshake_answer",
+    "protect",
+    "quote_path",
+    "request_target",
+    "reset_context",
+    "signed_in",
+    "signed_out",
+    "template_globals",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+Headers = tuple[tuple[str, str], ...]
+Predicate = Callable[[Callable[..., bool]], bool]
+Reverification = ReverificationPreset | ReverificationConfig | None
+
+#: Where the request's context is kept in a WSGI environ or an ASGI scope.
+CONTEXT_KEY: Final = "clerk_middleware.context"
+#: The exceptions every adapter translates into a response (and only these).
+CONTROL_FLOW: Final = (AuthControlFlow, MalformedPathError)
+
+_OUTSIDE_REQUEST = (
+    "auth() was called outside a request handled by clerk_middleware. Install the "
+    "middleware (WSGI: `application = clerk_middleware(handler)(application)`; Flask: "
+    "`clerk_middleware(handler).init_app(app)`; Starlette/FastAPI: "
+    "`Starlette(middleware=[clerk_middleware(handler)])`), and call auth() only while a "
+    "request is being handled, not at import time or after the response."
+)
+_current: ContextVar[RequestContext] = ContextVar("clerk_middleware_request")
+# Printable ASCII but "%" is left as is: it already encodes the byte that follows it.
+_UNRESERVED_TARGET = frozenset(range(0x21, 0x7F))
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """What the middleware learnt about one request: the request, its state, the options."""
+
+    request: AuthRequest
+    state: RequestState
+    options: ClerkOptions
+
+    def auth(self, *, treat_pending_as_signed_out: bool = True) -> Auth:
+        """The request's auth object (see ``RequestState.to_auth``)."""
+        auth = self.state.to_auth(treat_pending_as_signed_out=treat_pending_as_signed_out)
+        # Handshake states never get a context: the middleware answered them with a 307.
+        return auth if auth is not None else Auth()
+
+
+def bind_context(context: RequestContext) -> Token[RequestContext]:
+    """Make ``context`` the current request's, for ``auth()``; undo with ``reset_context``."""
+    return _current.set(context)
+
+
+def reset_context(token: Token[RequestContext]) -> None:
+    """Undo ``bind_context``."""
+    _current.reset(token)
+
+
+def current_context() -> RequestContext:
+    """The current request's context.
+
+    Raises:
+        RuntimeError: No request handled by clerk_middleware is in progress.
+    """
+    context = _current.get(None)
+    if context is None:
+        raise RuntimeError(_OUTSIDE_REQUEST)
+    return context
+
+
+def context_of(container: Mapping[str, Any], *, kind: str) -> RequestContext:
+    """The context stored in a WSGI environ or ASGI scope.
+
+    Raises:
+        RuntimeError: The request did not pass through clerk_middleware.
+    """
+    context = container.get(CONTEXT_KEY)
+    if not isinstance(context, RequestContext):
+        raise RuntimeError(
+            f"This {kind} did not pass through clerk_middleware: get_auth() needs the "
+            "middleware installed in front of the app (see clerk_middleware's docstring)."
+        )
+    return context
+
+
+def build_options(settings: Mapping[str, Any]) -> ClerkOptions:
+    """Options from keyword settings, with ``CLERK_*`` variables for the missing ones.
+
+    Raises:
+        ConfigurationError: A setting is unknown, missing or malformed.
+    """
+    return ClerkOptions.from_env(**settings)
+
+
+def request_target(raw: str) -> str:
+    """Percent-encode the bytes of a raw request target that a URL cannot carry.
+
+    Existing escapes are kept, so a malformed one still reaches the route matcher.
+    ``raw`` holds one byte per character (WSGI and ASGI both give latin-1 text).
+    """
+    try:
+        data = raw.encode("latin-1")
+    except UnicodeEncodeError:  # not byte-per-character after all: take it as text
+        data = raw.encode("utf-8")
+    return "".join(chr(b) if b in _UNRESERVED_TARGET else f"%{b:02X}" for b in data)
+
+
+def quote_path(path: bytes) -> str:
+    """Percent-encode a decoded path (WSGI ``PATH_INFO``, ASGI ``path``) back into a raw one."""
+    return quote(path, safe="/:@!$&'()*+,;=~") or "/"
+
+
+def _run_protect(
+    context: RequestContext,
+    predicate: Predicate | None,
+    treat_pending_as_signed_out: bool,
+    checks: Mapping[str, Any],
+) -> Auth:
+    auth = context.auth(treat_pending_as_signed_out=treat_pending_as_signed_out)
+    if auth.session_status != "pending" or not auth.is_signed_in:
+        return core.protect(auth, context.request, context.options, predicate, **checks)
+    # The caller treats this pending session as signed in, but the core's protect()
+    # always treats "pending" as signed out (as Clerk's does). Let it decide on the
+    # same object marked active, and hand back the pending-aware object.
+    active = dataclasses.replace(auth, session_status="active")
+    core.protect(active, context.request, context.options, predicate, **checks)
+    return auth
+
+
+class ClerkAuth:
+    """``auth``: the request's auth object, and the ways to stop the request.
+
+    Handlers get one bound to their request; the module-level ``auth`` of each
+    adapter reads the current request (a ContextVar), so it works in any view.
+
+    Args:
+        context: The request to bind to; None reads the current request.
+    """
+
+    __slots__ = ("_context",)
+
+    def __init__(self, context: RequestContext | None = None) -> None:
+        self._context = context
+
+    def _get(self) -> RequestContext:
+        return self._context if self._context is not None else current_context()
+
+    def __call__(self, *, treat_pending_as_signed_out: bool = True) -> Auth:
+        """Return the request's auth object.
+
+        Args:
+            treat_pending_as_signed_out: False gives a pending session's user
+                (``user_id`` set, ``is_signed_in`` True) instead of the signed-out object.
+
+        Raises:
+            RuntimeError: Called outside a request handled by clerk_middleware.
+        """
+        return self._get().auth(treat_pending_as_signed_out=treat_pending_as_signed_out)
+
+    @property
+    def request(self) -> AuthRequest:
+        """The request as the core saw it (raw path); pass it to a route matcher."""
+        return self._get().request
+
+    @property
+    def state(self) -> RequestState:
+        """The request's ``RequestState``."""
+        return self._get().state
+
+    def protect(
+        self,
+        predicate: Predicate | None = None,
+        *,
+        role: str | None = None,
+        permission: str | None = None,
+        feature: str | None = None,
+        plan: str | None = None,
+        reverification: Reverification = None,
+        unauthenticated_url: str | None = None,
+        unauthorized_url: str | None = None,
+        tasks_url: str | None = None,
+        treat_pending_as_signed_out: bool = True,
+    ) -> Auth:
+        """Let the request through only if signed in and authorized (``auth.protect()``).
+
+        Args:
+            predicate: Called with ``has``; must return True.
+            role: Required organization role, e.g. ``"org:admin"``.
+            permission: Required organization permission.
+            feature: Required feature.
+            plan: Required plan.
+            reverification: Required reverification preset or config.
+            unauthenticated_url: Send signed-out users here instead of sign-in.
+            unauthorized_url: Send unauthorized users here instead of a 404.
+            tasks_url: Send pending users to the app's own after-auth page.
+            treat_pending_as_signed_out: False lets a pending session through.
+
+        Returns:
+            The auth object, when the request may proceed.
+
+        Raises:
+            AuthRedirect: 307 to sign-in (page requests) or the URL given.
+            AuthNotFound: 404 for other requests and for failed checks.
+            RuntimeError: Called outside a request handled by clerk_middleware.
+        """
+        checks: dict[str, Any] = {
+            "role": role, "permission": permission, "feature": feature, "plan": plan,
+            "reverification": reverification, "unauthenticated_url": unauthenticated_url,
+            "unauthorized_url": unauthorized_url, "tasks_url": tasks_url,
+        }
+        return _run_protect(self._get(), predicate, treat_pending_as_signed_out, checks)
+
+    def redirect_to_sign_in(self, *, return_back_url: ReturnBackUrl = CURRENT_URL) -> NoReturn:
+        """Stop the request with a 307 to sign-in (pending sessions: the tasks page).
+
+        Args:
+            return_back_url: Where to return afterwards: omitted = the current URL,
+                None = no ``redirect_url``, relative = resolved against the request.
+
+        Raises:
+            AuthRedirect: Always.
+        """
+        context = self._get()
+        core.redirect_to_sign_in(
+            context.request, context.options, return_back_url=return_back_url,
+            session_status=context.auth().session_status,
+        )
+
+    def redirect_to_sign_up(self, *, return_back_url: ReturnBackUrl = CURRENT_URL) -> NoReturn:
+        """Stop the request with a 307 to sign-up; arguments as ``redirect_to_sign_in``.
+
+        Raises:
+            AuthRedirect: Always.
+        """
+        context = self._get()
+        core.redirect_to_sign_up(
+            context.request, context.options, return_back_url=return_back_url,
+            session_status=context.auth().session_status,
+        )
+
+
+#: The current request's auth accessor: ``auth()``, ``auth.protect()``, ...
+auth: Final = ClerkAuth()
+
+
+class ControlHelper:
+    """A condition on the current request: truthy in templates, enforced as a decorator.
+
+    Made by ``signed_in()``, ``signed_out()`` and ``protect()``. In a Jinja2
+    template ``{% if protect(role="org:admin") %}`` shows content only to admins
+    (Clerk's ``<Protect>``); on a view, ``@protect(role="org:admin")`` stops the
+    request before the view runs, as ``auth.protect()`` would.
+    """
+
+    __slots__ = ("_check", "_enforce")
+
+    def __init__(
+        self,
+        check: Callable[[RequestContext], bool],
+        enforce: Callable[[RequestContext], object],
+    ) -> None:
+        self._check = check
+        self._enforce = enforce
+
+    def __bool__(self) -> bool:
+        return self._check(current_context())
+
+    def __call__(self, view: F) -> F:
+        """Decorate a view (sync or async) so the condition is enforced first.
+
+        Raises:
+            TypeError: ``view`` is not callable (write ``@protect()``, with parentheses).
+        """
+        if not callable(view):
+            raise TypeError("A control helper decorates a view: write @protect(), not @protect.")
+        enforce = self._enforce
+        if inspect.iscoroutinefunction(view):
+            @functools.wraps(view)
+            async def async_view(*args: Any, **kwargs: Any) -> Any:
+                enforce(current_context())
+                return await view(*args, **kwargs)
+
+            return cast(F, async_view)
+
+        @functools.wraps(view)
+        def sync_view(*args: Any, **kwargs: Any) -> Any:
+            enforce(current_context())
+            return view(*args, **kwargs)
+
+        return cast(F, sync_view)
+
+
+def signed_in(*, treat_pending_as_signed_out: bool = True) -> ControlHelper:
+    """Signed in (Clerk's ``<SignedIn>``); as a decorator, ``auth.protect()``.
+
+    Args:
+        treat_pending_as_signed_out: False counts a pending session as signed in.
+
+    Returns:
+        A ``ControlHelper``.
+    """
+    def check(context: RequestContext) -> bool:
+        return context.auth(treat_pending_as_signed_out=treat_pending_as_signed_out).is_signed_in
+
+    def enforce(context: RequestContext) -> None:
+        _run_protect(context, None, treat_pending_as_signed_out, {})
+
+    return ControlHelper(check, enforce)
+
+
+def signed_out(*, treat_pending_as_signed_out: bool = True) -> ControlHelper:
+    """Signed out (Clerk's ``<SignedOut>``); as a decorator, signed-in users get a 404.
+
+    Args:
+        treat_pending_as_signed_out: False counts a pending session as signed in.
+
+    Returns:
+        A ``ControlHelper``.
+    """
+    def check(context: RequestContext) -> bool:
+        return not context.auth(
+            treat_pending_as_signed_out=treat_pending_as_signed_out
+        ).is_signed_in
+
+    def enforce(context: RequestContext) -> None:
+        if not check(context):
+            # Hidden as Clerk hides what a user may not see: a 404, not a 403.
+            raise AuthNotFound((("x-clerk-auth-reason", "protect-rewrite"),))
+
+    return ControlHelper(check, enforce)
+
+
+def protect(
+    predicate: Predicate | None = None,
+    *,
+    role: str | None = None,
+    permission: str | None = None,
+    feature: str | None = None,
+    plan: str | None = None,
+    reverification: Reverification = None,
+    unauthenticated_url: str | None = None,
+    unauthorized_url: str | None = None,
+    tasks_url: str | None = None,
+    treat_pending_as_signed_out: bool = True,
+) -> ControlHelper:
+    """Signed in and authorized (Clerk's ``<Protect>``); as a decorator, ``auth.protect(...)``.
+
+    Args:
+        predicate: Called with ``has``; must return True.
+        role: Required organization role.
+        permission: Required organization permission.
+        feature: Required feature.
+        plan: Required plan.
+        reverification: Required reverification preset or config.
+        unauthenticated_url: Decorator: send signed-out users here instead of sign-in.
+        unauthorized_url: Decorator: send unauthorized users here instead of a 404.
+        tasks_url: Decorator: send pending users to the app's own after-auth page.
+        treat_pending_as_signed_out: False lets a pending session through.
+
+    Returns:
+        A ``ControlHelper``.
+    """
+    checks: dict[str, Any] = {
+        "role": role, "permission": permission, "feature": feature, "plan": plan,
+        "reverification": reverification, "unauthenticated_url": unauthenticated_url,
+        "unauthorized_url": unauthorized_url, "tasks_url": tasks_url,
+    }
+
+    def enforce(context: RequestContext) -> None:
+        _run_protect(context, predicate, treat_pending_as_signed_out, checks)
+
+    def check(context: RequestContext) -> bool:
+        try:
+            enforce(context)
+        except AuthControlFlow:
+            return False
+        return True
+
+    return ControlHelper(check, enforce)
+
+
+def template_globals() -> dict[str, Callable[..., ControlHelper]]:
+    """The Jinja2 globals ``signed_in``, ``signed_out`` and ``protect``."""
+    return {"signed_in": signed_in, "signed_out": signed_out, "protect": protect}
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A response decided before (or instead of) the app's: status, headers, body."""
+
+    status: int
+    headers: Headers
+    body: bytes = b""
+
+    @property
+    def status_line(self) -> str:
+        """``"307 Temporary Redirect"`` and so on, for WSGI."""
+        return f"{self.status} {HTTPStatus(self.status).phrase}"
+
+
+def _answer(status: int, headers: Headers, body: bytes = b"") -> Answer:
+    framing = (("content-type", "text/plain; charset=utf-8"), ("content-length", str(len(body))))
+    return Answer(status, (*headers, *framing), body)
+
+
+def handshake_answer(state: RequestState) -> Answer | None:
+    """The 307 a state with a ``location`` answers (a handshake), else None.
+
+    Raises:
+        RuntimeError: A handshake state without a location (as Clerk's middleware throws).
+    """
+    if state.location is not None:
+        return _answer(307, state.headers)
+    if state.status == "handshake":
+        raise RuntimeError("Clerk: a handshake state came without a redirect location.")
+    return None
+
+
+def control_flow_answer(exc: AuthControlFlow | MalformedPathError) -> Answer:
+    """Translate a control-flow exception into its response (without the state's headers).
+
+    Args:
+        exc: Raised by ``protect()``, a redirect helper, or a route matcher.
+
+    Returns:
+        307/404/401 as the exception says; 400 for a malformed path.
+    """
+    if isinstance(exc, MalformedPathError):
+        return _answer(400, (), b"Bad Request")
+    body = b"Not Found" if isinstance(exc, AuthNotFound) else b""
+    return _answer(exc.status_code, exc.headers, body)

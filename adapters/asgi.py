@@ -1,0 +1,286 @@
+"""Clerk authentication for any ASGI application, as pure ASGI middleware.
+
+::
+
+    from clerk_middleware.adapters.asgi import clerk_middleware
+
+    async def handler(auth, scope):        # a plain function works too
+        if scope["path"].startswith("/admin"):
+            auth.protect(role="org:admin")
+
+    app = clerk_middleware(handler)(app)
+
+The handler may return an ASGI application to answer instead of the app. For
+each HTTP request the middleware writes the scope keys ``"auth"`` (credentials
+whose ``scopes`` hold ``"authenticated"`` for a signed-in user) and ``"user"``
+(``is_authenticated``, ``identity``), which is what Starlette's
+``request.auth``, ``request.user`` and ``@requires("authenticated")`` read.
+``auth()`` works anywhere in the app while the request runs; ``get_auth`` takes
+the scope or any object with a ``.scope``. Control flow raised before the
+response starts becomes a 307/404/401/400 response, and every response gets
+the state's headers. WebSocket and lifespan scopes pass through untouched.
+
+A sync handler runs on the event loop: keep it free of blocking I/O. A handler
+should not read the request body: the app downstream could not read it again.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Generic, TypeVar
+
+from clerk_middleware.core import (
+    Auth,
+    AuthRequest,
+    ClerkOptions,
+    authenticate_request_async,
+)
+
+from ._common import (
+    CONTEXT_KEY,
+    CONTROL_FLOW,
+    Answer,
+    ClerkAuth,
+    RequestContext,
+    auth,
+    bind_context,
+    build_options,
+    context_of,
+    control_flow_answer,
+    handshake_answer,
+    protect,
+    quote_path,
+    request_target,
+    reset_context,
+    signed_in,
+    signed_out,
+)
+
+__all__ = [
+    "ASGIApp",
+    "ASGIHandler",
+    "BaseClerkASGIMiddleware",
+    "ClerkASGIMiddleware",
+    "ClerkAuth",
+    "ClerkCredentials",
+    "ClerkUser",
+    "auth",
+    "auth_request_from_scope",
+    "clerk_middleware",
+    "get_auth",
+    "protect",
+    "signed_in",
+    "signed_out",
+]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+RequestT = TypeVar("RequestT")
+#: ``handler(auth, request)``, sync or async; return an ASGI app to answer instead.
+ASGIHandler = Callable[[ClerkAuth, RequestT], Awaitable[ASGIApp | None] | ASGIApp | None]
+
+
+def auth_request_from_scope(scope: Scope) -> AuthRequest:
+    """The ``AuthRequest`` of an HTTP scope, with the raw path (``raw_path``) when given.
+
+    Args:
+        scope: The ASGI HTTP scope.
+
+    Returns:
+        The request as the core reads it.
+    """
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())]
+    host = next((value for name, value in headers if name == "host"), None)
+    if host is None:
+        server_host, port = scope.get("server") or ("localhost", None)
+        host = server_host if port in (None, 80, 443) else f"{server_host}:{port}"
+    raw_path: bytes | None = scope.get("raw_path")
+    if raw_path:
+        path = raw_path.decode("latin-1")
+    else:
+        root, rest = scope.get("root_path", ""), scope.get("path", "/")
+        full = rest if rest.startswith(root) else root + rest
+        path = quote_path(full.encode("utf-8"))
+    query = scope.get("query_string", b"").decode("latin-1")
+    target = request_target(f"{path}?{query}" if query else path)
+    url = f"{scope.get('scheme', 'http')}://{host}{target}"
+    return AuthRequest(scope.get("method", "GET"), url, headers)
+
+
+class ClerkCredentials:
+    """``scope["auth"]``: Starlette-style credentials.
+
+    Attributes:
+        auth: The request's auth object (pending treated as signed out).
+        scopes: ``["authenticated"]`` when signed in, else empty.
+    """
+
+    __slots__ = ("auth", "scopes")
+
+    def __init__(self, auth: Auth) -> None:
+        self.auth = auth
+        self.scopes: list[str] = ["authenticated"] if auth.is_signed_in else []
+
+
+class ClerkUser:
+    """``scope["user"]``: a Starlette-style user; ``identity`` is the Clerk user id.
+
+    Attributes:
+        auth: The request's auth object (pending treated as signed out).
+    """
+
+    __slots__ = ("auth",)
+
+    def __init__(self, auth: Auth) -> None:
+        self.auth = auth
+
+    @property
+    def is_authenticated(self) -> bool:
+        """True when signed in (a pending session counts as signed out)."""
+        return self.auth.is_signed_in
+
+    @property
+    def identity(self) -> str:
+        """The user id, or ``""`` when signed out."""
+        return self.auth.user_id or ""
+
+    @property
+    def display_name(self) -> str:
+        """The user id (session tokens carry no name), or ``""``."""
+        return self.identity
+
+
+async def _send_answer(send: Send, answer: Answer) -> None:
+    headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in answer.headers]
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})
+
+
+class BaseClerkASGIMiddleware(Generic[RequestT]):
+    """The ASGI middleware; subclasses choose what request object the handler gets.
+
+    Args:
+        app: The ASGI application to protect.
+        options: Validated options.
+        handler: Optional ``handler(auth, request)``, sync or async.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        options: ClerkOptions,
+        handler: ASGIHandler[RequestT] | None = None,
+    ) -> None:
+        self.app = app
+        self.options = options
+        self.handler = handler
+
+    def make_request(self, scope: Scope, receive: Receive) -> RequestT:
+        """The request object given to the handler.
+
+        Raises:
+            NotImplementedError: Subclasses must say.
+        """
+        raise NotImplementedError
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one connection (the ASGI protocol)."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = auth_request_from_scope(scope)
+        state = await authenticate_request_async(request, self.options)
+        handshake = handshake_answer(state)
+        if handshake is not None:
+            await _send_answer(send, handshake)
+            return
+        context = RequestContext(request, state, self.options)
+        default = context.auth()
+        scope[CONTEXT_KEY] = context
+        scope["auth"] = ClerkCredentials(default)
+        scope["user"] = ClerkUser(default)
+        extra = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in state.headers]
+        started = False
+
+        async def send_with_state(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        token = bind_context(context)
+        try:
+            await self._run(context, scope, receive, send_with_state)
+        except CONTROL_FLOW as exc:
+            if started:
+                raise
+            await _send_answer(send_with_state, control_flow_answer(exc))
+        finally:
+            reset_context(token)
+
+    async def _run(
+        self, context: RequestContext, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        if self.handler is not None:
+            result = self.handler(ClerkAuth(context), self.make_request(scope, receive))
+            response = await result if inspect.isawaitable(result) else result
+            if response is not None:
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class ClerkASGIMiddleware(BaseClerkASGIMiddleware[Scope]):
+    """The plain ASGI middleware: the handler gets the scope."""
+
+    def make_request(self, scope: Scope, receive: Receive) -> Scope:
+        """The scope itself."""
+        return scope
+
+
+def clerk_middleware(
+    handler: ASGIHandler[Scope] | None = None, **options: Any
+) -> Callable[[ASGIApp], ClerkASGIMiddleware]:
+    """Clerk's ``clerkMiddleware`` for ASGI; wrap your application with what it returns.
+
+    ``app = clerk_middleware(handler)(app)``
+
+    Args:
+        handler: Optional ``handler(auth, scope)``, sync or async, run before the app.
+        **options: ``ClerkOptions`` fields; missing ones come from ``CLERK_*`` variables.
+
+    Returns:
+        A function wrapping an ASGI application in ``ClerkASGIMiddleware``.
+
+    Raises:
+        ConfigurationError: The options are invalid (checked now, not per request).
+    """
+    built = build_options(options)
+
+    def wrap(app: ASGIApp) -> ClerkASGIMiddleware:
+        return ClerkASGIMiddleware(app, built, handler)
+
+    return wrap
+
+
+def get_auth(request: Any, *, treat_pending_as_signed_out: bool = True) -> Auth:
+    """The auth object of a request that passed through the middleware.
+
+    Args:
+        request: The ASGI scope, or an object with a ``.scope`` (Starlette's Request).
+        treat_pending_as_signed_out: False gives a pending session's user.
+
+    Returns:
+        The auth object.
+
+    Raises:
+        RuntimeError: The request did not pass through ``clerk_middleware``.
+    """
+    scope = getattr(request, "scope", request)
+    context = context_of(scope, kind="ASGI scope")
+    return context.auth(treat_pending_as_signed_out=treat_pending_as_signed_out)

@@ -1,0 +1,260 @@
+"""Clerk authentication for any WSGI application.
+
+::
+
+    from clerk_middleware.adapters.wsgi import auth, clerk_middleware
+    from clerk_middleware.core._routes import create_route_matcher
+
+    is_protected = create_route_matcher(["/dashboard(.*)"])
+
+    def handler(auth, environ):
+        if is_protected(auth.request):
+            auth.protect()
+
+    application = clerk_middleware(handler)(application)
+
+The handler gets the bound ``auth`` and the WSGI environ; it may return a WSGI
+application (e.g. a werkzeug ``Response``) to answer instead of the app. In
+the app, ``auth()`` reads the current request and ``get_auth(environ)`` the
+given one. Control flow raised by ``auth.protect()``, the redirects or a route
+matcher (in the handler, the app, or before the app's first body chunk)
+becomes a 307/404/401/400 response, and every response gets the state's headers.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+from clerk_middleware.core import (
+    Auth,
+    AuthControlFlow,
+    AuthRequest,
+    ClerkOptions,
+    MalformedPathError,
+    authenticate_request,
+)
+
+from ._common import (
+    CONTEXT_KEY,
+    CONTROL_FLOW,
+    ClerkAuth,
+    RequestContext,
+    auth,
+    bind_context,
+    build_options,
+    context_of,
+    control_flow_answer,
+    handshake_answer,
+    protect,
+    quote_path,
+    request_target,
+    reset_context,
+    signed_in,
+    signed_out,
+)
+
+__all__ = [
+    "ClerkAuth",
+    "ClerkWSGIMiddleware",
+    "WSGIHandler",
+    "auth",
+    "auth_request_from_environ",
+    "clerk_middleware",
+    "get_auth",
+    "protect",
+    "signed_in",
+    "signed_out",
+]
+
+#: ``handler(auth, environ)``; return a WSGI application to answer instead of the app.
+WSGIHandler = Callable[[ClerkAuth, WSGIEnvironment], WSGIApplication | None]
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _wsgi_bytes(text: str) -> bytes:
+    # PEP 3333 gives bytes as latin-1 text; some test transports give decoded text.
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
+def auth_request_from_environ(environ: WSGIEnvironment) -> AuthRequest:
+    """The ``AuthRequest`` of a WSGI request, with the raw path when the server kept it.
+
+    Args:
+        environ: The WSGI environ.
+
+    Returns:
+        The request as the core reads it.
+    """
+    headers = [
+        (key[5:].replace("_", "-").lower(), value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    ]
+    headers += [
+        (key.replace("_", "-").lower(), environ[key])
+        for key in ("CONTENT_TYPE", "CONTENT_LENGTH")
+        if environ.get(key)
+    ]
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST")
+    if not host:
+        host = environ.get("SERVER_NAME", "localhost")
+        port = environ.get("SERVER_PORT")
+        if port and port != _DEFAULT_PORTS.get(scheme):
+            host = f"{host}:{port}"
+    # gunicorn's RAW_URI, mod_wsgi's and werkzeug's REQUEST_URI: path and query as sent.
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    if not target.startswith("/"):
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        target = quote_path(_wsgi_bytes(path))
+        if environ.get("QUERY_STRING"):
+            target = f"{target}?{environ['QUERY_STRING']}"
+    method = environ.get("REQUEST_METHOD", "GET")
+    return AuthRequest(method, f"{scheme}://{host}{request_target(target)}", headers)
+
+
+class ClerkWSGIMiddleware:
+    """WSGI middleware: authenticate, run the handler, then the app.
+
+    Args:
+        app: The WSGI application to protect.
+        options: Validated options.
+        handler: Optional ``handler(auth, environ)``.
+    """
+
+    def __init__(
+        self, app: WSGIApplication, options: ClerkOptions, handler: WSGIHandler | None = None
+    ) -> None:
+        self.app = app
+        self.options = options
+        self.handler = handler
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Handle one request (the WSGI protocol)."""
+        request = auth_request_from_environ(environ)
+        state = authenticate_request(request, self.options)
+        handshake = handshake_answer(state)
+        if handshake is not None:
+            start_response(handshake.status_line, list(handshake.headers))
+            return [handshake.body]
+        context = RequestContext(request, state, self.options)
+        environ[CONTEXT_KEY] = context
+        started = False
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            nonlocal started
+            started = True
+            return start_response(status, [*headers, *state.headers], exc_info)
+
+        def answer(exc: AuthControlFlow | MalformedPathError) -> list[bytes]:
+            response = control_flow_answer(exc)
+            # Replacing headers the app already gave is legal until the body starts.
+            start(response.status_line, list(response.headers), sys.exc_info() if started else None)
+            return [response.body]
+
+        token = bind_context(context)
+        try:
+            body = self._run(context, environ, start)
+        except CONTROL_FLOW as exc:
+            return answer(exc)
+        finally:
+            reset_context(token)
+        return _BoundBody(body, context, answer)
+
+    def _run(
+        self, context: RequestContext, environ: WSGIEnvironment, start: StartResponse
+    ) -> Iterable[bytes]:
+        if self.handler is not None:
+            response = self.handler(ClerkAuth(context), environ)
+            if response is not None:
+                return response(environ, start)
+        return self.app(environ, start)
+
+
+class _BoundBody:
+    """The app's body, produced with the request's context bound (``auth()`` works in it)."""
+
+    def __init__(
+        self,
+        body: Iterable[bytes],
+        context: RequestContext,
+        answer: Callable[[AuthControlFlow | MalformedPathError], list[bytes]],
+    ) -> None:
+        self._body = body
+        self._context = context
+        self._answer = answer
+
+    def __iter__(self) -> Iterator[bytes]:
+        chunks = iter(self._body)
+        sent = False
+        while True:
+            token = bind_context(self._context)
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                return
+            except CONTROL_FLOW as exc:
+                if sent:
+                    raise
+                chunk, chunks = b"", iter(self._answer(exc))
+            finally:
+                reset_context(token)
+            sent = sent or bool(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        close = getattr(self._body, "close", None)
+        if close is not None:
+            token = bind_context(self._context)
+            try:
+                close()
+            finally:
+                reset_context(token)
+
+
+def clerk_middleware(
+    handler: WSGIHandler | None = None, **options: Any
+) -> Callable[[WSGIApplication], ClerkWSGIMiddleware]:
+    """Clerk's ``clerkMiddleware`` for WSGI; wrap your application with what it returns.
+
+    ``application = clerk_middleware(handler)(application)``
+
+    Args:
+        handler: Optional ``handler(auth, environ)``, run before the app.
+        **options: ``ClerkOptions`` fields; missing ones come from ``CLERK_*`` variables.
+
+    Returns:
+        A function wrapping a WSGI application in ``ClerkWSGIMiddleware``.
+
+    Raises:
+        ConfigurationError: The options are invalid (checked now, not per request).
+    """
+    built = build_options(options)
+
+    def wrap(app: WSGIApplication) -> ClerkWSGIMiddleware:
+        return ClerkWSGIMiddleware(app, built, handler)
+
+    return wrap
+
+
+def get_auth(environ: WSGIEnvironment, *, treat_pending_as_signed_out: bool = True) -> Auth:
+    """The auth object of a request that passed through the middleware.
+
+    Args:
+        environ: The request's WSGI environ.
+        treat_pending_as_signed_out: False gives a pending session's user.
+
+    Returns:
+        The auth object.
+
+    Raises:
+        RuntimeError: The request did not pass through ``clerk_middleware``.
+    """
+    context = context_of(environ, kind="WSGI environ")
+    return context.auth(treat_pending_as_signed_out=treat_pending_as_signed_out)

@@ -1,0 +1,130 @@
+"""The plain ASGI adapter, through httpx's ASGI transport."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from clerk_middleware.adapters.asgi import Scope, auth, auth_request_from_scope, clerk_middleware
+from clerk_middleware.core import AuthNotFound, ConfigurationError
+from clerk_middleware.testing import TestIssuer
+
+from .. import matrix
+from .app import make_app, make_client
+
+
+@pytest.fixture(scope="module")
+def client_for(issuer: TestIssuer) -> Callable[[str | None], matrix.Client]:
+    clients: dict[str | None, matrix.Client] = {}
+
+    def get(tasks_url: str | None) -> matrix.Client:
+        if tasks_url not in clients:
+            clients[tasks_url] = make_client(matrix.settings(issuer, tasks_url=tasks_url))
+        return clients[tasks_url]
+
+    return get
+
+
+def send(client_for: Callable[[str | None], matrix.Client], issuer: TestIssuer, path: str,
+         scenario: str = "signed-out", kind: str = "page") -> matrix.Outcome:
+    return client_for(None)(path, matrix.request_headers(issuer, scenario, kind))
+
+
+@pytest.mark.parametrize("case", matrix.ALL_CASES, ids=matrix.ids(matrix.ALL_CASES))
+def test_matrix(
+    client_for: Callable[[str | None], matrix.Client], issuer: TestIssuer, case: matrix.Case
+) -> None:
+    matrix.run_case(client_for, issuer, case)
+
+
+def test_handler_short_circuit_gets_state_headers(
+    client_for: Callable[[str | None], matrix.Client], issuer: TestIssuer
+) -> None:
+    outcome = send(client_for, issuer, "/teapot")
+    assert (outcome.status, outcome.body) == (418, b"teapot")
+    assert outcome.values("x-clerk-auth-status") == ["signed-out"]
+
+
+@pytest.mark.parametrize(("path", "status"), [
+    ("/matcher/%E0%A4", 400), ("/view-matcher/%E0%A4", 400),
+    ("/matcher/secret", 307), ("/matcher/public", 200),
+])
+def test_route_matcher(client_for: Callable[[str | None], matrix.Client], issuer: TestIssuer,
+                       path: str, status: int) -> None:
+    outcome = send(client_for, issuer, path)
+    assert outcome.status == status
+    assert outcome.values("x-clerk-auth-status") == ["signed-out"]
+
+
+@pytest.mark.parametrize(("scenario", "user", "scopes"), [
+    ("signed-in", [True, "user_2abc"], ["authenticated"]),
+    ("pending", [False, ""], []),
+    ("signed-out", [False, ""], []),
+])
+def test_get_auth_and_scope(client_for: Callable[[str | None], matrix.Client],
+                            issuer: TestIssuer, scenario: str, user: list[object],
+                            scopes: list[str]) -> None:
+    body = send(client_for, issuer, "/get-auth", scenario).comparable()[4]
+    assert (body["user"], body["scopes"]) == (user, scopes)
+    if scenario == "pending":
+        assert body["default"] == matrix.PENDING_FIELDS
+        assert body["aware"] == matrix.PENDING_AWARE_FIELDS
+
+
+async def test_control_flow_after_the_response_started_is_not_hidden(issuer: TestIssuer) -> None:
+    transport = httpx.ASGITransport(app=make_app(matrix.settings(issuer)))
+    async with httpx.AsyncClient(transport=transport, base_url=matrix.BASE) as client:
+        with pytest.raises(AuthNotFound):
+            await client.get("/late-protect", headers=matrix.API)
+
+
+async def test_app_errors_propagate(issuer: TestIssuer) -> None:
+    transport = httpx.ASGITransport(app=make_app(matrix.settings(issuer)))
+    async with httpx.AsyncClient(transport=transport, base_url=matrix.BASE) as client:
+        with pytest.raises(ValueError, match="an application bug"):
+            await client.get("/boom")
+
+
+async def test_other_scopes_pass_through(issuer: TestIssuer) -> None:
+    seen: list[Scope] = []
+
+    async def inner(scope: Scope, receive: object, send: object) -> None:
+        seen.append(scope)
+
+    async def receive() -> dict[str, object]:
+        return {}
+
+    async def send_message(message: object) -> None:
+        pass
+
+    middleware = clerk_middleware(**matrix.settings(issuer))(inner)
+    await middleware({"type": "lifespan"}, receive, send_message)
+    assert seen == [{"type": "lifespan"}]
+
+
+def test_auth_outside_a_request_raises(client_for: Callable[[str | None], matrix.Client],
+                                       issuer: TestIssuer) -> None:
+    send(client_for, issuer, "/view/fields", scenario="signed-in")
+    with pytest.raises(RuntimeError, match="outside a request handled by clerk_middleware"):
+        auth()
+
+
+def test_bad_configuration_fails_at_construction() -> None:
+    with pytest.raises(ConfigurationError):
+        clerk_middleware(publishable_key="pk_nonsense")
+
+
+@pytest.mark.parametrize(("scope", "url"), [
+    ({"raw_path": b"/a%2Fb", "query_string": b"x=%41", "headers": [(b"host", b"a.test")]},
+     "http://a.test/a%2Fb?x=%41"),
+    ({"raw_path": b"/caf\xc3\xa9", "headers": [(b"host", b"a.test")]}, "http://a.test/caf%C3%A9"),
+    ({"path": "/caf\u00e9 x", "root_path": "/app", "server": ("a.test", 8000)},
+     "http://a.test:8000/app/caf%C3%A9%20x"),
+    ({"path": "/app/x", "root_path": "/app", "server": ("a.test", 443), "scheme": "https"},
+     "https://a.test/app/x"),
+])
+def test_auth_request_from_scope(scope: dict[str, object], url: str) -> None:
+    full: Scope = {"type": "http", "method": "GET", "path": "/", "headers": [], **scope}
+    assert auth_request_from_scope(full).url == url
