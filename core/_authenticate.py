@@ -39,7 +39,7 @@ from ._jwt import (
 )
 from ._keys import accounts_base_url
 from ._options import ClerkOptions
-from ._orgsync import match_params
+from ._routes import match_params
 from ._request import AuthRequest
 from ._state import AuthStatus, RequestState
 from ._url import Url, is_opaque_origin_url, parse_url

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key, lo
 
 from ._errors import ConfigurationError
 from ._keys import PublishableKey, accounts_base_url, cookie_suffix, parse_publishable_key
-from ._orgsync import validate_patterns
+from ._routes import match_params
 
 __all__ = ["ClerkOptions", "OrganizationSyncOptions"]
 
@@ -203,7 +203,11 @@ class ClerkOptions:
                 raise ConfigurationError(
                     "organization_sync_options must be an OrganizationSyncOptions instance."
                 )
-            validate_patterns((*sync.organization_patterns, *sync.personal_account_patterns))
+            for patterns in (sync.organization_patterns, sync.personal_account_patterns):
+                if not all(isinstance(p, str) for p in patterns):
+                    raise ConfigurationError("Organization sync patterns must be strings.")
+                if patterns:
+                    match_params(patterns, "/")  # compiles, so a bad pattern fails here
         if self.is_satellite:
             if not self.sign_in_url and self.secret_key.startswith(("sk_test_", "test_")):
                 raise ConfigurationError(

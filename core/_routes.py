@@ -15,7 +15,8 @@ steps, all done once when the matcher is created:
    Python ``re`` pattern. The two dialects differ in ways that change answers,
    so nothing is passed through verbatim: ``$`` becomes ``\Z`` (Python's ``$``
    also matches before a final newline, and ``%0A`` decodes to one), ``.``,
-   ``\d``, ``\s`` and ``\w`` become explicit sets, and ``i`` is applied by
+   ``\d``, ``\s`` and ``\w`` become explicit sets, ``\b`` and ``\B`` explicit
+   ASCII lookarounds, and ``i`` is applied by
    expanding every set with the ECMAScript ``Canonicalize`` rule rather than
    with ``re.IGNORECASE``, whose case folding is wider (it lets ``K``, the
    Kelvin sign, match ``k``; JavaScript does not).
@@ -23,10 +24,20 @@ steps, all done once when the matcher is created:
    are: a character outside the BMP is two code units, so ``(.)`` does not
    match it, exactly as in Clerk.
 
-Two kinds of patterns Clerk accepts cannot be expressed in ``re`` and are
-rejected when the matcher is created, with a message saying so: backreferences
-inside a custom ``(...)`` group (``\1``, ``\k<name>``) and lookbehinds that are
-not of fixed width.
+``match_params`` reuses steps 1-3 with capturing groups kept: it is
+path-to-regexp's ``match`` as Clerk's organization sync calls it.
+
+Deliberate differences from Clerk, all decided when the matcher is created:
+
+* Two kinds of custom ``(...)`` groups that JavaScript accepts cannot be
+  expressed in ``re`` and are refused with a message saying so:
+  backreferences (``\1``, ``\k<name>``) and lookbehinds that are not of fixed
+  width.
+* Callables may be mixed with other patterns in a list (Clerk takes a
+  function only on its own); they run after the path patterns, and only when
+  the path is well-formed.
+* Nested lists are refused; Clerk hands them to path-to-regexp, which joins
+  them with different rules (no falsy entries dropped, regex flags lost).
 """
 
 from __future__ import annotations
@@ -37,9 +48,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
-from urllib.parse import urlsplit
+from urllib.parse import quote
 
 from ._errors import ConfigurationError, MalformedPathError
+from ._url import parse_url
 
 __all__ = [
     "RouteMatcher",
@@ -180,15 +192,56 @@ def _normalise_path(path: str) -> str:
     return units
 
 
+def _raw_path_of_environ_or_scope(target: object) -> str | None:
+    """The raw path of a WSGI environ or ASGI scope, or of a request object holding one.
+
+    Framework request objects expose an already-decoded ``.path``; Clerk matches
+    the raw, still percent-encoded path, which these protocol dicts keep.
+    """
+    for attribute in ("scope", "environ"):
+        inner = getattr(target, attribute, None)
+        if isinstance(inner, dict):
+            target = inner
+            break
+    if not isinstance(target, dict):
+        return None
+    raw = target.get("raw_path")
+    if isinstance(raw, bytes):  # ASGI
+        return raw.decode("latin-1")
+    for key in ("RAW_URI", "REQUEST_URI"):  # WSGI servers that keep the request line
+        value = target.get(key)
+        if isinstance(value, str) and value.startswith("/"):
+            return value
+    path_info = target.get("PATH_INFO", target.get("path"))
+    if isinstance(path_info, str):
+        # Already decoded by the server: re-encode what decodeURI would decode.
+        script = target.get("SCRIPT_NAME", target.get("root_path", ""))
+        full = f"{script if isinstance(script, str) else ''}{path_info}"
+        return quote(
+            full.encode("latin-1", "replace").decode("utf-8", "replace"), safe="/;:@&=+$,!~*'()%"
+        )
+    return None
+
+
 def _target_path(target: object) -> str:
     """Return the raw path of a matcher argument, without query or fragment."""
+    raw = None if isinstance(target, str) else _raw_path_of_environ_or_scope(target)
     if isinstance(target, str):
         path = target
+    elif raw is not None:
+        path = raw
     elif isinstance(path_attr := getattr(target, "path", None), str):
         path = path_attr
     elif isinstance(url := getattr(target, "url", None), str):
-        # A URL with an empty path has the pathname "/" in JavaScript.
-        path = urlsplit(url).path or "/"
+        # Clerk matches new URL(url).pathname: dot segments resolved, "\\" read
+        # as "/", and the characters a browser would escape percent-encoded.
+        try:
+            path = parse_url(url).path
+        except ValueError:
+            raise ValueError(
+                f"A route matcher could not read a path from .url {url[:200]!r}: "
+                "it is not an absolute http(s) URL."
+            ) from None
     else:
         raise TypeError(
             "A route matcher needs a path: pass the raw URL path as a str, or an object "
@@ -574,6 +627,11 @@ def _py_set(ranges: _Ranges) -> str:
 
 
 _DOT = _py_set(_complement(_LINE_TERMINATORS))
+# JavaScript's \b and \B use ASCII word characters. Python's would use Unicode
+# ones, and its \B never matches in an empty string, so both are spelt out.
+_W = _py_set(_WORD)
+_WORD_BOUNDARY = f"(?:(?<={_W})(?!{_W})|(?<!{_W})(?={_W}))"
+_NOT_WORD_BOUNDARY = f"(?:(?<={_W})(?={_W})|(?<!{_W})(?!{_W}))"
 
 
 def _scan_groups(source: str) -> tuple[int, bool]:
@@ -621,8 +679,7 @@ class _JsRegexTranslator:
 
     By default the output has no capturing groups (nothing reads them, and that
     lets several patterns share one compiled regex); with ``capture=True`` the
-    capturing groups keep JavaScript's numbering. It must be compiled with
-    ``re.ASCII`` so that ``\b`` has JavaScript's ASCII-only idea of a word.
+    capturing groups keep JavaScript's numbering.
     """
 
     def __init__(self, source: str, *, capture: bool = False) -> None:
@@ -725,9 +782,9 @@ class _JsRegexTranslator:
         elif ch == "$":
             assertion = "\\Z"  # without the "m" flag, JavaScript's $ is the end of input only
         elif src.startswith(("\\b", "\\B"), pos):
-            assertion = src[pos : pos + 2]  # ASCII words, as re.ASCII is in effect
+            assertion = _WORD_BOUNDARY if src[pos + 1] == "b" else _NOT_WORD_BOUNDARY
         if assertion is not None:
-            self._pos += len(assertion) if ch == "\\" else 1
+            self._pos += 2 if ch == "\\" else 1
             self._forbid_quantifier()
             return assertion
         if src.startswith(("(?=", "(?!"), pos):
@@ -797,6 +854,8 @@ class _JsRegexTranslator:
         """Read a RegExpIdentifierName and the closing ``>``."""
         name = ""
         while (ch := self._peek()) != ">" or not name:
+            if not ch:
+                raise _JsRegexSyntaxError("Invalid capture group name")
             if ch == "\\" and self._peek(1) == "u":
                 self._pos += 2
                 char = self._name_escape()
@@ -984,7 +1043,7 @@ def _js_regex_to_python(source: str, *, capture: bool = False) -> re.Pattern[str
     """
     python_source = _JsRegexTranslator(source, capture=capture).translate()
     try:
-        return re.compile(python_source, re.ASCII)
+        return re.compile(python_source)
     except (re.error, OverflowError, RecursionError) as exc:
         # e.g. "look-behind requires fixed-width pattern", which JavaScript allows.
         raise _UnsupportedRegexError(str(exc)) from None
@@ -1145,7 +1204,7 @@ class RouteMatcher:
         # Every translated pattern starts with "^" and has no capturing groups,
         # so one alternation is equivalent and matches in a single C-level call.
         self._combined: re.Pattern[str] | None = (
-            re.compile("|".join(f"(?:{s})" for s in sources), re.ASCII) if sources else None
+            re.compile("|".join(f"(?:{s})" for s in sources)) if sources else None
         )
         self._regexes: tuple[re.Pattern[str], ...] = tuple(regexes)
         self._predicates: tuple[Callable[[Any], bool], ...] = tuple(predicates)
@@ -1171,6 +1230,7 @@ class RouteMatcher:
                 Checked before any callable runs, whenever string or regex
                 patterns are present.
             TypeError: No path can be read from ``target``.
+            ValueError: ``target.url`` is not an absolute http(s) URL.
         """
         if self._combined is not None or self._regexes:
             units = _normalise_path(_target_path(target))
