@@ -45,7 +45,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 from urllib.parse import quote
@@ -75,7 +75,9 @@ class _HasUrl(Protocol):
 
 #: What a matcher is called with: a raw (still percent-encoded) URL path, or a
 #: request object with a ``.path`` (raw path) or ``.url`` (full URL) string.
-RouteTarget = str | _HasPath | _HasUrl
+#: What a matcher accepts: a raw path, a WSGI environ or ASGI scope (their raw
+#: path is used), or an object with ``.scope``/``.environ``, ``.path`` or ``.url``.
+RouteTarget = str | Mapping[str, Any] | _HasPath | _HasUrl | Any
 
 #: One route pattern: a path-to-regexp 6 string, a compiled regex (used as is,
 #: with ``search``), or a predicate called with the matcher's argument.
