@@ -14,18 +14,27 @@ The only I/O of the core, in three layers:
    Each sync method and its async twin differ only by ``await``.
 
 One ``BackendApi`` (so one key cache, one policy) exists per
-``(api_url, secret_key)``, shared by the sync and async paths (``backend_for``).
+``(api_url, secret_key)``, shared by the sync and async paths (``backend_for``;
+``configure_backend`` injects clients, a timeout, a policy or a clock).
 Concurrent callers that need a fetch share one: the first becomes the leader
-of a *flight*, the others wait for it (threads on a ``threading.Event``, tasks
-on a future of their own event loop) for no longer than their own timeout, or
-answer at once from a stale key set that still holds their ``kid``. A flight is
-never held across a ``yield`` to the caller, and a cancelled leader hands the
-fetch to the next caller.
+of a *flight*; the others wait for it (threads on a ``threading.Event``, asyncio
+tasks on a future of their own event loop, other async libraries by polling)
+for no longer than their own timeout, or answer at once from a stale key set
+that still holds their ``kid``. A cancelled leader records nothing and the
+next waiter takes over.
+
+Timeouts: ``timeout`` (default 3 s) bounds each call in total. The async path
+enforces it exactly (a cancel scope); the sync path gives each network step
+the time left and stops reading between chunks once it has passed, so a
+server that trickles its body in can hold a blocking call up to about twice
+``timeout``.
 
 Nothing here raises into the app: ``get_key`` raises only
 ``TokenVerificationError`` (which the flow turns into a signed-out state),
 ``refresh_session`` only ``RefreshError``, ``handshake_payload`` only
-``BackendApiError`` (which the flow treats as "no directives").
+``BackendApiError`` (which the flow treats as "no directives"). Nothing secret
+is logged: messages name the URL, never the key, and a filter on httpx's
+request log redacts the handshake nonce.
 
 Deliberate differences from ``@clerk/backend`` 3.25.0 (``loadClerkJWKFromRemote``,
 ``fetchJWKSFromBAPI``, ``buildRequest``), all in favour of availability with a
@@ -35,7 +44,7 @@ bounded cost:
   ``jwk-remote-failed-to-load`` ("Error loading Clerk JWKS from <url>: <what
   happened>"); Clerk's fetch throws a non-verification error, which surfaces as
   ``unexpected-error``. So are an error status whose body is not JSON and a
-  success whose body is not a JSON key set (Clerk: ``unexpected-error`` from
+  success whose body is not JSON (Clerk: ``unexpected-error`` from
   ``response.json()``).
 - Stale-while-error: when a refetch fails, the last good key set keeps serving
   for ``max_stale`` seconds past its TTL (Clerk drops its keys when the TTL
@@ -45,20 +54,25 @@ bounded cost:
   on every miss), and a failed fetch is not retried for
   ``retry_after_failure`` seconds (Clerk: every request retries); meanwhile
   the last failure is the answer. No retries inside one request (Clerk: up to
-  five attempts with back-off), so no request waits longer than ``timeout``.
+  five attempts with back-off, 2.5-3 s against a failing API), so no request
+  waits longer than ``timeout``.
 - A key that disappears from the JWKS stays trusted until ``ttl`` after it was
   last listed (Clerk: until its whole cache expires, which a steady stream of
   kid misses can postpone forever). JWKs without a string ``kid`` are ignored.
 - Responses are read up to ``max_response_bytes`` (64 KiB); JSON is recognised
   by media type (Clerk: only the exact string ``application/json``).
-- The session id is percent-encoded into the refresh path.
+- The session id is percent-encoded into the refresh path, and a refresh error
+  code that is not a plain identifier (``[A-Za-z0-9_.-]``, at most 100
+  characters) is reported as ``unexpected-bapi-error`` rather than copied
+  into the reason header.
 
-Refresh failures use Clerk's reasons exactly, including its less obvious ones:
-a network failure, timeout, or JSON body that does not parse is
-``fetch-error`` (Clerk's client reports a thrown fetch as the error code
-``unexpected_error``); an error status without a Clerk error list is
-``unexpected-bapi-error``; an error whose first entry has no code, and a
-success without cookies, are ``unexpected-sdk-error``.
+Refresh failures otherwise use Clerk's reasons exactly, including its less
+obvious ones: a network failure, a timeout, or a JSON body that does not parse
+(or is ``null`` or a number) is ``fetch-error`` (Clerk's client reports a
+thrown fetch as the error code ``unexpected_error``); an error status without
+a Clerk error list is ``unexpected-bapi-error``, and so is a 204; an error
+whose first entry has no code, and a success without cookies, are
+``unexpected-sdk-error``.
 """
 
 from __future__ import annotations
@@ -74,6 +88,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any, Final, assert_never
 from urllib.parse import quote
 
@@ -117,6 +132,44 @@ MAX_RESPONSE_BYTES: Final = 64 * 1024
 MAX_KEYS: Final = 32
 # Refresh reason codes come from the API and end up in a response header.
 _ERROR_CODE = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
+
+
+class _RedactHandshakeNonce(logging.Filter):
+    """Keep handshake nonces out of httpx's request log.
+
+    httpx logs every request URL at INFO ("HTTP Request: GET <url> ..."), and
+    the handshake payload URL carries the nonce that unlocks a browser's new
+    session cookies, so the nonce must not reach log files.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and any(_is_nonce_url(arg) for arg in args):
+            record.args = tuple(_redacted(arg) for arg in args)
+        return True
+
+
+def _is_nonce_url(value: object) -> bool:
+    return (
+        isinstance(value, httpx.URL)
+        and value.path.endswith("/clients/handshake_payload")
+        and "nonce" in value.params
+    )
+
+
+def _redacted(value: object) -> object:
+    if isinstance(value, httpx.URL) and _is_nonce_url(value):
+        return value.copy_set_param("nonce", "[redacted]")
+    return value
+
+
+def _install_log_redaction() -> None:
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactHandshakeNonce) for f in httpx_logger.filters):
+        httpx_logger.addFilter(_RedactHandshakeNonce())
+
+
+_install_log_redaction()
 
 
 # --- the policy (pure) ---------------------------------------------------------------------
@@ -318,7 +371,7 @@ class JwksPolicy:
         kept = sorted(seen, key=lambda kid: (kid not in outcome, -seen[kid]))[:MAX_KEYS]
         keys = {kid: outcome[kid] if kid in outcome else cache.keys[kid] for kid in kept}
         return KeySet(
-            keys=keys,
+            keys=MappingProxyType(keys),
             seen={kid: seen[kid] for kid in kept},
             fetched_at=now,
             attempted_at=now,
@@ -478,13 +531,17 @@ def _interpret_refresh(outcome: _Reply | _Unreachable) -> list[object]:
     if isinstance(outcome, _Unreachable):
         raise RefreshError("fetch-error")
     if outcome.status == 204:
-        return []
+        # Clerk's client answers a 204 with no data, and reading its cookies throws.
+        raise RefreshError("unexpected-bapi-error")
     data: Any = None
     if outcome.is_json:
         try:
             data = outcome.json()
         except ValueError as exc:
             raise RefreshError("fetch-error") from exc
+        if outcome.ok and (data is None or isinstance(data, bool | int | float)):
+            # Clerk's deserializer throws on these (``"object" in 5``): a fetch error.
+            raise RefreshError("fetch-error")
     if not outcome.ok:
         error = _first_error(data)
         if error is None:
@@ -861,10 +918,13 @@ class BackendApi:
 
     def _plan(self, kid: str | None) -> _Lead | _Follow | None:
         """Lead a fetch, follow the one in flight, or (None) answer from the cache."""
+        # Lock-free fast path: the cache is an immutable value swapped whole.
+        if not self._has_secret or not self.policy.should_fetch(self._keys, kid, self.monotonic()):
+            return None
         with self._lock:
             now = self.monotonic()
             cache = self._keys
-            if not self._has_secret or not self.policy.should_fetch(cache, kid, now):
+            if not self.policy.should_fetch(cache, kid, now):
                 return None
             if self._flight is None:
                 self._flight = _Flight()
@@ -877,12 +937,14 @@ class BackendApi:
         self, flight: _Flight, outcome: Mapping[str, RSAPublicKey] | JwksFailure | None
     ) -> None:
         with self._lock:
+            before = self._keys
             if outcome is not None:
-                before = self._keys
                 self._keys = self.policy.after_fetch(before, outcome, self.monotonic())
             if self._flight is flight:
                 self._flight = None
         flight.land()
+        if outcome is not None and not isinstance(outcome, JwksFailure) and before.failure:
+            logger.info("Clerk: loaded the JWKS from %s again", self.jwks_url)
         if isinstance(outcome, JwksFailure):
             stale = self.policy.usable(self._keys, self.monotonic())
             logger.warning(

@@ -1,0 +1,1483 @@
+"""``LocalInstance``: a small HTTP server on 127.0.0.1 that plays a Clerk instance.
+
+It serves the parts of Clerk's APIs that the SDK talks to, signing with a
+``TestIssuer`` key:
+
+Backend API (each call must carry ``Authorization: Bearer <secret key>``,
+otherwise 401 ``clerk_key_invalid``, as Clerk answers):
+
+- ``GET  /v1/jwks`` -- the signing keys;
+- ``GET  /v1/clients/handshake_payload?nonce=`` -- the cookie directives stored
+  under a handshake nonce;
+- ``POST /v1/sessions/{sid}/refresh`` -- a fresh session cookie for an expired
+  session token and its refresh token.
+
+Frontend API:
+
+- ``GET /v1/client/handshake?redirect_url=...&format=nonce&...`` -- reads the
+  instance's own ``__client`` cookie (or the development browser named by
+  ``__clerk_db_jwt``), mints a session token (or clears the cookies of a
+  signed-out client), and redirects back to ``redirect_url`` with
+  ``__clerk_handshake_nonce`` (``format=nonce``) or ``__clerk_handshake``.
+
+The SDK reaches it through ordinary options only: ``api_url`` and
+``proxy_url`` set to ``instance.url`` (``instance.options()`` does this).
+Cookies are scoped by host, not port, so an app on 127.0.0.1:B sees the
+cookies the instance on 127.0.0.1:A sets, as an app and its Clerk instance do
+on one site.
+
+An in-memory model of users, organizations, clients and sessions lets tests
+(and pages added with ``add_route``) sign people in and out. Faults can be
+injected per endpoint (``Delay``, ``CannedResponse``, ``MalformedBody``,
+``ConnectionReset``, ``SlowBody``), keys rotated, and requests counted.
+
+Error codes of the instance's own making (Clerk does not document these):
+``resource_not_found`` (404: unknown session or nonce), ``session_not_active``
+(400: the session has ended), ``refresh_token_invalid`` (401: the refresh
+token is not the session's), ``expired_token_invalid`` (400: the expired
+token is not this session's, or not signed by this instance).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import socket
+import struct
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Literal, cast
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+import jwt
+
+from clerk_middleware.core import ClerkOptions
+from clerk_middleware.core._keys import cookie_suffix
+from clerk_middleware.core._request import parse_cookie_header
+
+from ._issuer import OrgClaims, TestIssuer
+
+__all__ = [
+    "CannedResponse",
+    "Client",
+    "ConnectionReset",
+    "Delay",
+    "Endpoint",
+    "Fault",
+    "InstanceRequest",
+    "InstanceResponse",
+    "LocalInstance",
+    "MalformedBody",
+    "Membership",
+    "Organization",
+    "Session",
+    "SlowBody",
+    "User",
+]
+
+logger = logging.getLogger("clerk_middleware.testing")
+
+#: The built-in endpoints, as named by counters and fault injection.
+Endpoint = Literal["jwks", "handshake_payload", "refresh", "handshake"]
+SessionStatus = Literal["active", "pending", "ended"]
+
+CLIENT_COOKIE = "__client"
+CHOOSE_ORGANIZATION = "choose-organization"
+NONCE_LIFETIME = 300.0
+MAX_NONCES = 10_000
+MAX_BODY = 1024 * 1024
+TEN_YEARS = 315_360_000
+# Clerk's own wording for a rejected secret key (an error message, not a secret).
+KEY_REJECTED_MESSAGE = (
+    "The provided Clerk Secret Key is invalid. Make sure that your Clerk Secret Key is correct."
+)
+_REFRESH_PATH = re.compile(r"/v1/sessions/([^/]+)/refresh")
+
+
+# --- the model ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A user of the instance.
+
+    Attributes:
+        id: ``user_...``; the ``sub`` of their session tokens.
+        email_address: Primary email address, if any.
+        first_name: First name, if any.
+        last_name: Last name, if any.
+    """
+
+    id: str
+    email_address: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    """An organization.
+
+    Attributes:
+        id: ``org_...``.
+        slug: URL-friendly name (``o.slg`` in tokens).
+        name: Display name.
+    """
+
+    id: str
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A user's membership of an organization.
+
+    Attributes:
+        user_id: The member.
+        organization_id: The organization.
+        role: Role without the ``org:`` prefix (``"admin"``, ``"member"``).
+        permissions: Full permission keys, e.g. ``"org:billing:manage"``.
+    """
+
+    user_id: str
+    organization_id: str
+    role: str = "admin"
+    permissions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A session of a user on a client.
+
+    Attributes:
+        id: ``sess_...``; the ``sid`` of its tokens.
+        user_id: Whose session it is.
+        client_id: The client (browser) it lives on.
+        status: ``"active"``, ``"pending"`` (an after-auth task is open) or ``"ended"``.
+        organization_id: The active organization, or None for the personal account.
+        refresh_token: What the app's ``__refresh_<suffix>`` cookie holds.
+        tasks: Open after-auth tasks, e.g. ``("choose-organization",)``.
+    """
+
+    id: str
+    user_id: str
+    client_id: str
+    status: SessionStatus
+    organization_id: str | None
+    refresh_token: str
+    tasks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """A browser known to the instance.
+
+    Attributes:
+        id: ``client_...``.
+        token: The value of the instance's ``__client`` cookie for this browser.
+        session_ids: Every session ever created on it.
+        last_active_session_id: The current session, or None when signed out.
+        updated_at: Unix seconds of the last sign-in/out (the ``__client_uat`` value).
+    """
+
+    id: str
+    token: str
+    session_ids: tuple[str, ...] = ()
+    last_active_session_id: str | None = None
+    updated_at: int = 0
+
+
+# --- faults ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Delay:
+    """Wait ``seconds`` before answering normally (a slow API).
+
+    Attributes:
+        seconds: How long to wait; cut short when the instance closes.
+    """
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class CannedResponse:
+    """Answer with this response instead (an error status, an odd body...).
+
+    Attributes:
+        status: HTTP status.
+        body: The body; None gives a Clerk-style error list with ``code``.
+        content_type: The ``Content-Type``.
+        code: The error code of the default body.
+    """
+
+    status: int = 500
+    body: bytes | None = None
+    content_type: str = "application/json"
+    code: str = "internal_clerk_error"
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedBody:
+    """Answer 200 with a JSON content type and a truncated JSON body."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionReset:
+    """Read the request, then reset the TCP connection without answering."""
+
+
+@dataclass(frozen=True, slots=True)
+class SlowBody:
+    """Send the status and headers at once, then the body one byte per ``interval``.
+
+    Attributes:
+        interval: Seconds between bytes.
+    """
+
+    interval: float
+
+
+Fault = Delay | CannedResponse | MalformedBody | ConnectionReset | SlowBody
+
+
+@dataclass(slots=True)
+class _Armed:
+    fault: Fault
+    remaining: int | None
+
+
+# --- requests and responses -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRequest:
+    """A request as the instance's endpoints (and added routes) see it.
+
+    Attributes:
+        method: Upper-case HTTP method.
+        path: The URL path (percent-encoded, as sent).
+        query: Query parameters (first value of each name).
+        headers: Headers by lower-case name.
+        cookies: The ``Cookie`` header, parsed.
+        body: The request body.
+    """
+
+    method: str
+    path: str
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    cookies: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def json(self) -> Any:
+        """The body parsed as JSON.
+
+        Returns:
+            The parsed value.
+
+        Raises:
+            ValueError: The body is not JSON.
+        """
+        return json.loads(self.body or b"null")
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceResponse:
+    """What an endpoint answers.
+
+    Attributes:
+        status: HTTP status.
+        body: The body.
+        content_type: The ``Content-Type``.
+        headers: More headers as ``(name, value)`` pairs (repeat a name to repeat it).
+    """
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def json(
+        cls, data: Any, status: int = 200, headers: tuple[tuple[str, str], ...] = ()
+    ) -> InstanceResponse:
+        """A JSON response, with exactly ``application/json`` as Clerk's API sends it.
+
+        Args:
+            data: The value to serialise.
+            status: HTTP status.
+            headers: More headers.
+
+        Returns:
+            The response.
+        """
+        body = json.dumps(data, separators=(",", ":")).encode()
+        return cls(status, body, "application/json", headers)
+
+    @classmethod
+    def html(
+        cls, text: str, status: int = 200, headers: tuple[tuple[str, str], ...] = ()
+    ) -> InstanceResponse:
+        """An HTML page.
+
+        Args:
+            text: The page.
+            status: HTTP status.
+            headers: More headers (e.g. ``set-cookie``).
+
+        Returns:
+            The response.
+        """
+        return cls(status, text.encode(), "text/html; charset=utf-8", headers)
+
+    @classmethod
+    def redirect(
+        cls, location: str, status: int = 307, headers: tuple[tuple[str, str], ...] = ()
+    ) -> InstanceResponse:
+        """A redirect that is never cached.
+
+        Args:
+            location: The target URL.
+            status: 307 (default), 302 or 303.
+            headers: More headers (e.g. ``set-cookie``).
+
+        Returns:
+            The response.
+        """
+        extra = (("location", location), ("cache-control", "no-store"), *headers)
+        return cls(status, b"", "text/plain; charset=utf-8", extra)
+
+
+def clerk_error(status: int, code: str, message: str) -> InstanceResponse:
+    """A Clerk-style error response: ``{"errors": [{"message", "long_message", "code"}]}``.
+
+    Args:
+        status: HTTP status.
+        code: The machine-readable code.
+        message: The human-readable message.
+
+    Returns:
+        The response.
+    """
+    errors = [{"message": message, "long_message": message, "code": code}]
+    return InstanceResponse.json({"errors": errors, "clerk_trace_id": secrets.token_hex(8)}, status)
+
+
+Route = Callable[[InstanceRequest], InstanceResponse]
+
+
+def _with_param(url: str, name: str, value: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != name]
+    query.append((name, value))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _slugify(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "org"
+
+
+def _v2_permissions(
+    permissions: Sequence[str],
+) -> tuple[str | None, tuple[str, ...], tuple[int, ...]]:
+    """Encode ``org:<feature>:<permission>`` keys as v2 ``fea``, ``per`` and ``fpm`` claims."""
+    features: list[str] = []
+    names: list[str] = []
+    grants: list[tuple[str, str]] = []
+    for key in permissions:
+        parts = key.split(":")
+        if len(parts) != 3 or parts[0] != "org":
+            continue
+        _, feature, name = parts
+        if feature not in features:
+            features.append(feature)
+        if name not in names:
+            names.append(name)
+        grants.append((feature, name))
+    fpm = tuple(
+        sum(1 << names.index(name) for f, name in set(grants) if f == feature)
+        for feature in features
+    )
+    fea = ",".join(f"o:{feature}" for feature in features) or None
+    return fea, tuple(names), fpm
+
+
+# --- the instance ---------------------------------------------------------------------------
+
+
+class LocalInstance:
+    """A local stand-in for a Clerk instance, served on 127.0.0.1.
+
+    Use it as a context manager (or call ``start()`` and ``close()``)::
+
+        with LocalInstance() as clerk:
+            user = clerk.create_user()
+            session = clerk.sign_in(user)
+            options = clerk.options()        # api_url and proxy_url point here
+
+    Every method is thread-safe.
+
+    Args:
+        issuer: The instance's identity (publishable and secret key) and first
+            signing key; a new ``TestIssuer`` by default. Its clock dates
+            tokens and ``__client_uat``.
+        port: TCP port; 0 picks a free one.
+        token_lifetime: Seconds a minted session token is valid (Clerk: 60).
+    """
+
+    def __init__(
+        self, issuer: TestIssuer | None = None, *, port: int = 0, token_lifetime: int = 60
+    ) -> None:
+        self.issuer = issuer or TestIssuer()
+        self.token_lifetime = token_lifetime
+        self._requested_port = port
+        self._lock = threading.RLock()
+        self._closing = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._signers: list[TestIssuer] = [self.issuer]
+        self._users: dict[str, User] = {}
+        self._organizations: dict[str, Organization] = {}
+        self._memberships: dict[tuple[str, str], Membership] = {}
+        self._clients: dict[str, Client] = {}
+        self._sessions: dict[str, Session] = {}
+        self._dev_browsers: dict[str, str | None] = {}
+        self._nonces: dict[str, tuple[float, tuple[str, ...]]] = {}
+        self._faults: dict[str, _Armed] = {}
+        self._counts: Counter[str] = Counter()
+        self._log: deque[tuple[str, InstanceRequest]] = deque(maxlen=1000)
+        self._routes: dict[tuple[str, str], tuple[str, Route]] = {}
+        self._suffix = cookie_suffix(self.issuer.publishable_key)
+
+    # -- lifecycle
+
+    def start(self) -> LocalInstance:
+        """Start serving in a background thread.
+
+        Returns:
+            This instance.
+
+        Raises:
+            RuntimeError: It is already running.
+            OSError: The port is taken.
+        """
+        if self._server is not None:
+            raise RuntimeError("the local instance is already running")
+        self._closing.clear()
+        server = _Server(("127.0.0.1", self._requested_port), self)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"clerk-local-instance-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop serving; delayed and slow answers in progress are cut short."""
+        self._closing.set()
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> LocalInstance:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def port(self) -> int:
+        """The TCP port it listens on.
+
+        Raises:
+            RuntimeError: It is not running.
+        """
+        if self._server is None:
+            raise RuntimeError("the local instance is not running; use start() or `with`")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``: its Backend and Frontend API origin."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def publishable_key(self) -> str:
+        """The instance's publishable key (the issuer's)."""
+        return self.issuer.publishable_key
+
+    @property
+    def secret_key(self) -> str:
+        """The secret key the Backend API endpoints accept."""
+        return self.issuer.secret_key
+
+    @property
+    def development(self) -> bool:
+        """True for a ``pk_test_`` instance (development browsers in use)."""
+        return not self.issuer.production
+
+    @property
+    def cookie_suffix(self) -> str:
+        """The suffix of the app's suffixed cookies (``__refresh_<suffix>``)."""
+        return self._suffix
+
+    def options(self, **overrides: Any) -> ClerkOptions:
+        """``ClerkOptions`` that reach this instance: ``api_url`` and ``proxy_url`` are its URL.
+
+        Args:
+            **overrides: Any other ``ClerkOptions`` field.
+
+        Returns:
+            The options (remote JWKS, no ``jwt_key``).
+        """
+        values: dict[str, Any] = {"api_url": self.url, "proxy_url": self.url}
+        values.update(overrides)
+        return self.issuer.options(networkless=False, **values)
+
+    def env(self) -> dict[str, str]:
+        """The environment variables an app needs to use this instance.
+
+        Returns:
+            ``CLERK_PUBLISHABLE_KEY``, ``CLERK_SECRET_KEY``, ``CLERK_API_URL`` and
+            ``CLERK_PROXY_URL`` (which sends handshakes here).
+        """
+        return {
+            "CLERK_PUBLISHABLE_KEY": self.publishable_key,
+            "CLERK_SECRET_KEY": self.secret_key,
+            "CLERK_API_URL": self.url,
+            "CLERK_PROXY_URL": self.url,
+        }
+
+    # -- keys
+
+    @property
+    def signer(self) -> TestIssuer:
+        """The ``TestIssuer`` holding the current signing key."""
+        with self._lock:
+            return self._signers[-1]
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        """The JWKS document ``/v1/jwks`` serves (current key first).
+
+        Returns:
+            ``{"keys": [...]}``.
+        """
+        with self._lock:
+            return {"keys": [signer.jwk() for signer in reversed(self._signers)]}
+
+    def rotate_key(self, *, keep_old: bool = True) -> str:
+        """Sign with a new key from now on.
+
+        Args:
+            keep_old: Keep listing the previous keys in the JWKS (as Clerk does
+                during a rotation); False lists only the new key.
+
+        Returns:
+            The new key's ``kid``.
+        """
+        with self._lock:
+            kid = f"ins_test_key_{len(self._signers) + 1}_{secrets.token_hex(4)}"
+            signer = TestIssuer(
+                self.issuer.frontend_api,
+                production=self.issuer.production,
+                kid=kid,
+                clock=self.issuer.clock,
+            )
+            self._signers = [*self._signers, signer] if keep_old else [signer]
+            return kid
+
+    def _public_key(self, kid: object) -> Any:
+        with self._lock:
+            for signer in self._signers:
+                if signer.kid == kid:
+                    return signer.jwt_key
+        return None
+
+    # -- faults, counters, log
+
+    def inject(self, endpoint: Endpoint | str, fault: Fault, *, times: int | None = None) -> None:
+        """Make ``endpoint`` misbehave (replacing any fault already set on it).
+
+        Args:
+            endpoint: ``"jwks"``, ``"handshake_payload"``, ``"refresh"``,
+                ``"handshake"``, or the name of an added route.
+            fault: What to do instead of answering normally.
+            times: For this many requests, then behave again; None: until cleared.
+        """
+        with self._lock:
+            self._faults[endpoint] = _Armed(fault, times)
+
+    def clear_faults(self, endpoint: Endpoint | str | None = None) -> None:
+        """Remove the fault of ``endpoint``, or every fault.
+
+        Args:
+            endpoint: The endpoint; None for all.
+        """
+        with self._lock:
+            if endpoint is None:
+                self._faults.clear()
+            else:
+                self._faults.pop(endpoint, None)
+
+    @contextlib.contextmanager
+    def fault(
+        self, endpoint: Endpoint | str, fault: Fault, *, times: int | None = None
+    ) -> Iterator[None]:
+        """Inject a fault for the duration of a ``with`` block.
+
+        Args:
+            endpoint: As for ``inject``.
+            fault: As for ``inject``.
+            times: As for ``inject``.
+
+        Yields:
+            Nothing; the fault is cleared on exit.
+        """
+        self.inject(endpoint, fault, times=times)
+        try:
+            yield
+        finally:
+            self.clear_faults(endpoint)
+
+    def _take_fault(self, endpoint: str) -> Fault | None:
+        with self._lock:
+            armed = self._faults.get(endpoint)
+            if armed is None:
+                return None
+            if armed.remaining is not None:
+                armed.remaining -= 1
+                if armed.remaining <= 0:
+                    del self._faults[endpoint]
+            return armed.fault
+
+    def count(self, endpoint: Endpoint | str) -> int:
+        """How many requests ``endpoint`` received (faulty ones included).
+
+        Args:
+            endpoint: An endpoint or added route name (``"other"``: unknown paths).
+
+        Returns:
+            The count since start or the last ``reset_counts()``.
+        """
+        with self._lock:
+            return self._counts[endpoint]
+
+    def counts(self) -> dict[str, int]:
+        """Requests received per endpoint.
+
+        Returns:
+            A copy of the counters.
+        """
+        with self._lock:
+            return dict(self._counts)
+
+    def reset_counts(self) -> None:
+        """Set every counter to zero and forget the request log."""
+        with self._lock:
+            self._counts.clear()
+            self._log.clear()
+
+    def requests(self, endpoint: Endpoint | str | None = None) -> list[InstanceRequest]:
+        """The last requests received (at most 1000), oldest first.
+
+        Args:
+            endpoint: Only those of this endpoint; None for all.
+
+        Returns:
+            The requests.
+        """
+        with self._lock:
+            return [r for name, r in self._log if endpoint is None or name == endpoint]
+
+    # -- routes
+
+    def add_route(self, method: str, path: str, handler: Route, *, name: str | None = None) -> None:
+        """Serve ``handler`` at ``method path`` (for sign-in or task pages).
+
+        Args:
+            method: HTTP method, e.g. ``"GET"``.
+            path: Exact path, e.g. ``"/sign-in"``.
+            handler: Called with the request; returns the response.
+            name: Its name for counters and faults (default: the path).
+
+        Raises:
+            ValueError: The path is one of the built-in endpoints.
+        """
+        if path.startswith("/v1/"):
+            raise ValueError(f"{path!r} is reserved for the instance's API endpoints")
+        with self._lock:
+            self._routes[(method.upper(), path)] = (name or path, handler)
+
+    def _route(self, request: InstanceRequest) -> tuple[str, Route | None]:
+        method, path = request.method, request.path
+        if path == "/v1/jwks" and method == "GET":
+            return "jwks", self._serve_jwks
+        if path == "/v1/clients/handshake_payload" and method == "GET":
+            return "handshake_payload", self._serve_handshake_payload
+        if method == "POST" and _REFRESH_PATH.fullmatch(path):
+            return "refresh", self._serve_refresh
+        if path == "/v1/client/handshake" and method == "GET":
+            return "handshake", self._serve_handshake
+        with self._lock:
+            name, route = self._routes.get((method, path), ("other", None))
+        return name, route
+
+    # -- the model
+
+    def create_user(
+        self,
+        *,
+        user_id: str | None = None,
+        email_address: str | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+    ) -> User:
+        """Add a user.
+
+        Args:
+            user_id: Its id; a random ``user_...`` by default.
+            email_address: Primary email address.
+            first_name: First name.
+            last_name: Last name.
+
+        Returns:
+            The user.
+        """
+        user = User(
+            user_id or f"user_{secrets.token_hex(12)}", email_address, first_name, last_name
+        )
+        with self._lock:
+            self._users[user.id] = user
+        return user
+
+    def users(self) -> list[User]:
+        """Every user, in creation order.
+
+        Returns:
+            The users.
+        """
+        with self._lock:
+            return list(self._users.values())
+
+    def user(self, user_id: str) -> User:
+        """A user by id.
+
+        Args:
+            user_id: The id.
+
+        Returns:
+            The user.
+
+        Raises:
+            KeyError: No such user.
+        """
+        with self._lock:
+            return self._users[user_id]
+
+    def create_organization(
+        self, name: str, *, slug: str | None = None, organization_id: str | None = None
+    ) -> Organization:
+        """Add an organization.
+
+        Args:
+            name: Display name.
+            slug: URL-friendly name; derived from ``name`` by default.
+            organization_id: Its id; a random ``org_...`` by default.
+
+        Returns:
+            The organization.
+        """
+        org = Organization(
+            organization_id or f"org_{secrets.token_hex(12)}", slug or _slugify(name), name
+        )
+        with self._lock:
+            self._organizations[org.id] = org
+        return org
+
+    def organization(self, id_or_slug: str) -> Organization:
+        """An organization by id or slug.
+
+        Args:
+            id_or_slug: ``org_...`` or a slug.
+
+        Returns:
+            The organization.
+
+        Raises:
+            KeyError: No such organization.
+        """
+        with self._lock:
+            if id_or_slug in self._organizations:
+                return self._organizations[id_or_slug]
+            for org in self._organizations.values():
+                if org.slug == id_or_slug:
+                    return org
+        raise KeyError(f"no organization {id_or_slug!r}")
+
+    def add_membership(
+        self,
+        user: User | str,
+        organization: Organization | str,
+        *,
+        role: str = "admin",
+        permissions: Sequence[str] = (),
+    ) -> Membership:
+        """Make ``user`` a member of ``organization`` (replacing an earlier membership).
+
+        Args:
+            user: The user or its id.
+            organization: The organization, its id or slug.
+            role: Role without the ``org:`` prefix.
+            permissions: Full permission keys (``org:<feature>:<permission>``).
+
+        Returns:
+            The membership.
+
+        Raises:
+            KeyError: No such user or organization.
+        """
+        with self._lock:
+            user_id = self.user(user if isinstance(user, str) else user.id).id
+            org_id = self.organization(
+                organization if isinstance(organization, str) else organization.id
+            ).id
+            membership = Membership(user_id, org_id, role, tuple(permissions))
+            self._memberships[(user_id, org_id)] = membership
+            return membership
+
+    def memberships(self, user: User | str) -> list[Membership]:
+        """The organizations a user belongs to.
+
+        Args:
+            user: The user or its id.
+
+        Returns:
+            The memberships.
+        """
+        user_id = user if isinstance(user, str) else user.id
+        with self._lock:
+            return [m for (uid, _), m in self._memberships.items() if uid == user_id]
+
+    def _now(self) -> int:
+        return int(self.issuer.clock())
+
+    def sign_in(
+        self,
+        user: User | str,
+        *,
+        pending: bool = False,
+        organization: Organization | str | None = None,
+        client: Client | str | None = None,
+    ) -> Session:
+        """Sign a user in on a client (a new browser by default).
+
+        Args:
+            user: The user or its id.
+            pending: Leave the "choose an organization" task open: the session
+                is ``pending`` until ``set_active_organization`` completes it.
+            organization: Make this organization active (adding an ``admin``
+                membership if the user has none).
+            client: The browser (``Client`` or its id or token); a new one by default.
+
+        Returns:
+            The new session, now the client's active session.
+
+        Raises:
+            KeyError: No such user, organization or client.
+            ValueError: Both ``pending`` and ``organization`` are given.
+        """
+        if pending and organization is not None:
+            raise ValueError("a pending session has no active organization yet")
+        with self._lock:
+            user_id = self.user(user if isinstance(user, str) else user.id).id
+            org_id: str | None = None
+            if organization is not None:
+                org_id = self.organization(
+                    organization if isinstance(organization, str) else organization.id
+                ).id
+                if (user_id, org_id) not in self._memberships:
+                    self.add_membership(user_id, org_id)
+            if client is None:
+                found = Client(f"client_{secrets.token_hex(12)}", secrets.token_urlsafe(24))
+            else:
+                found = self.client(client if isinstance(client, str) else client.id)
+            session = Session(
+                id=f"sess_{secrets.token_hex(12)}",
+                user_id=user_id,
+                client_id=found.id,
+                status="pending" if pending else "active",
+                organization_id=org_id,
+                refresh_token=secrets.token_urlsafe(32),
+                tasks=(CHOOSE_ORGANIZATION,) if pending else (),
+            )
+            self._sessions[session.id] = session
+            self._clients[found.id] = replace(
+                found,
+                session_ids=(*found.session_ids, session.id),
+                last_active_session_id=session.id,
+                updated_at=self._now(),
+            )
+            return session
+
+    def sign_out(self, client: Client | str) -> Client:
+        """End every session of a client.
+
+        Args:
+            client: The client, its id or its token.
+
+        Returns:
+            The client, now signed out.
+
+        Raises:
+            KeyError: No such client.
+        """
+        with self._lock:
+            found = self.client(client if isinstance(client, str) else client.id)
+            for sid in found.session_ids:
+                self._sessions[sid] = replace(self._sessions[sid], status="ended", tasks=())
+            updated = replace(found, last_active_session_id=None, updated_at=self._now())
+            self._clients[found.id] = updated
+            return updated
+
+    def end_session(self, session: Session | str) -> Session:
+        """End (revoke) one session.
+
+        Args:
+            session: The session or its id.
+
+        Returns:
+            The ended session.
+
+        Raises:
+            KeyError: No such session.
+        """
+        with self._lock:
+            ended = replace(self.session(session), status="ended", tasks=())
+            self._sessions[ended.id] = ended
+            found = self._clients[ended.client_id]
+            if found.last_active_session_id == ended.id:
+                self._clients[found.id] = replace(
+                    found, last_active_session_id=None, updated_at=self._now()
+                )
+            return ended
+
+    def set_active_organization(
+        self, session: Session | str, organization: Organization | str | None
+    ) -> Session:
+        """Switch a session's active organization; this completes a pending session's task.
+
+        Args:
+            session: The session or its id.
+            organization: The organization (id, slug or object), or None for the
+                personal account.
+
+        Returns:
+            The updated session (``active`` once an organization is chosen).
+
+        Raises:
+            KeyError: No such session or organization.
+            ValueError: The session has ended, or its user is not a member.
+        """
+        with self._lock:
+            current = self.session(session)
+            if current.status == "ended":
+                raise ValueError(f"session {current.id} has ended")
+            org_id: str | None = None
+            if organization is not None:
+                org_id = self.organization(
+                    organization if isinstance(organization, str) else organization.id
+                ).id
+                if (current.user_id, org_id) not in self._memberships:
+                    raise ValueError(f"user {current.user_id} is not a member of {org_id}")
+            updated = replace(current, organization_id=org_id)
+            if org_id is not None and current.status == "pending":
+                updated = replace(updated, status="active", tasks=())
+            self._sessions[updated.id] = updated
+            return updated
+
+    def session(self, session: Session | str) -> Session:
+        """A session (as it is now) by id.
+
+        Args:
+            session: The session or its id.
+
+        Returns:
+            The session.
+
+        Raises:
+            KeyError: No such session.
+        """
+        with self._lock:
+            return self._sessions[session if isinstance(session, str) else session.id]
+
+    def client(self, id_or_token: str) -> Client:
+        """A client by id or by its ``__client`` cookie value.
+
+        Args:
+            id_or_token: ``client_...`` or the cookie value.
+
+        Returns:
+            The client.
+
+        Raises:
+            KeyError: No such client.
+        """
+        with self._lock:
+            if id_or_token in self._clients:
+                return self._clients[id_or_token]
+            for found in self._clients.values():
+                if hmac.compare_digest(found.token, id_or_token):
+                    return found
+        raise KeyError("no such client")
+
+    def client_from_cookies(self, cookies: Mapping[str, str]) -> Client | None:
+        """The client named by a request's ``__client`` cookie, if any.
+
+        Args:
+            cookies: The request's cookies (``InstanceRequest.cookies``).
+
+        Returns:
+            The client, or None.
+        """
+        token = cookies.get(CLIENT_COOKIE)
+        if not token:
+            return None
+        with contextlib.suppress(KeyError):
+            return self.client(token)
+        return None
+
+    def dev_browser_client(self, dev_browser: str) -> Client:
+        """The client a development browser (``__clerk_db_jwt``) stands for.
+
+        A sign-in page of a development instance uses it to sign in the browser
+        that the app's handshakes name; an unknown or unbound dev browser gets
+        a new client.
+
+        Args:
+            dev_browser: The ``__clerk_db_jwt`` value.
+
+        Returns:
+            The client, now bound to ``dev_browser``.
+        """
+        with self._lock:
+            client_id = self._dev_browsers.get(dev_browser)
+            found = self._clients.get(client_id) if client_id else None
+            if found is None:
+                found = Client(f"client_{secrets.token_hex(12)}", secrets.token_urlsafe(24))
+                self._clients[found.id] = found
+                self._dev_browsers[dev_browser] = found.id
+            return found
+
+    def active_session(self, client: Client | str) -> Session | None:
+        """The client's current session (active or pending), if signed in.
+
+        Args:
+            client: The client, its id or token.
+
+        Returns:
+            The session, or None.
+        """
+        with self._lock:
+            found = self.client(client if isinstance(client, str) else client.id)
+            sid = found.last_active_session_id
+            session = self._sessions.get(sid) if sid else None
+            return session if session is not None and session.status != "ended" else None
+
+    # -- tokens and cookies
+
+    def session_token(
+        self, session: Session | str, *, azp: str | None = None, **claims: Any
+    ) -> str:
+        """Mint a session token for a session as it is now, with the current key.
+
+        Args:
+            session: The session or its id.
+            azp: The ``azp`` claim (the app's origin); omitted when None.
+            **claims: Further arguments of ``TestIssuer.session_claims``
+                (``issued_at``, ``lifetime``, ``extra``, ``fva``...).
+
+        Returns:
+            The signed JWT.
+
+        Raises:
+            KeyError: No such session.
+            ValueError: The session has ended.
+        """
+        with self._lock:
+            current = self.session(session)
+            if current.status == "ended":
+                raise ValueError(f"session {current.id} has ended")
+            org: OrgClaims | None = None
+            features: str | None = None
+            if current.organization_id is not None:
+                found = self._organizations[current.organization_id]
+                membership = self._memberships.get((current.user_id, found.id))
+                role = membership.role if membership else "member"
+                fea, names, fpm = _v2_permissions(membership.permissions if membership else ())
+                org = OrgClaims(found.id, found.slug, role, names, fpm)
+                features = fea
+            signer = self._signers[-1]
+        values: dict[str, Any] = {
+            "session_id": current.id,
+            "status": current.status,
+            "org": org,
+            "features": features,
+            "azp": azp,
+            "lifetime": self.token_lifetime,
+        }
+        values.update(claims)
+        return signer.session_token(current.user_id, **values)
+
+    def session_cookies(
+        self,
+        session: Session | str | None,
+        *,
+        suffixed: bool = False,
+        secure: bool = False,
+        azp: str | None = None,
+    ) -> list[str]:
+        """The app-side Set-Cookie directives for a session (or for signing out).
+
+        Args:
+            session: The session (a fresh token is minted), or None to clear
+                the session cookies of a signed-out browser.
+            suffixed: Also set the ``_<suffix>`` variants.
+            secure: Add ``Secure`` (for https apps).
+            azp: The token's ``azp`` (the app's origin).
+
+        Returns:
+            ``__session``, ``__client_uat`` and ``__refresh_<suffix>`` directives.
+
+        Raises:
+            KeyError: No such session.
+            ValueError: The session has ended.
+        """
+        attributes = "; Path=/; SameSite=Lax" + ("; Secure" if secure else "")
+        if session is None:
+            values = [
+                ("__session", "", "; Max-Age=0"),
+                ("__client_uat", "0", f"; Max-Age={TEN_YEARS}"),
+            ]
+            refresh = ("", "; HttpOnly; Max-Age=0")
+        else:
+            current = self.session(session)
+            token = self.session_token(current, azp=azp)
+            uat = str(self._clients[current.client_id].updated_at)
+            values = [("__session", token, ""), ("__client_uat", uat, f"; Max-Age={TEN_YEARS}")]
+            refresh = (current.refresh_token, f"; HttpOnly; Max-Age={TEN_YEARS}")
+        directives: list[str] = []
+        for name, value, extra in values:
+            directives.append(f"{name}={value}{attributes}{extra}")
+            if suffixed:
+                directives.append(f"{name}_{self._suffix}={value}{attributes}{extra}")
+        directives.append(f"__refresh_{self._suffix}={refresh[0]}{attributes}{refresh[1]}")
+        return directives
+
+    def client_cookie(self, client: Client | str | None) -> str:
+        """The Set-Cookie directive that names a browser on the instance's origin.
+
+        Args:
+            client: The client (id, token or object), or None to clear the cookie.
+
+        Returns:
+            A ``__client=...`` directive.
+
+        Raises:
+            KeyError: No such client.
+        """
+        if client is None:
+            return f"{CLIENT_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+        found = self.client(client if isinstance(client, str) else client.id)
+        return f"{CLIENT_COOKIE}={found.token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={TEN_YEARS}"
+
+    # -- the endpoints
+
+    def _authorized(self, request: InstanceRequest) -> bool:
+        expected = f"Bearer {self.secret_key}".encode()
+        return hmac.compare_digest(request.headers.get("authorization", "").encode(), expected)
+
+    def _serve_jwks(self, request: InstanceRequest) -> InstanceResponse:
+        if not self._authorized(request):
+            return clerk_error(401, "clerk_key_invalid", KEY_REJECTED_MESSAGE)
+        return InstanceResponse.json(self.jwks())
+
+    def _serve_handshake_payload(self, request: InstanceRequest) -> InstanceResponse:
+        if not self._authorized(request):
+            return clerk_error(401, "clerk_key_invalid", KEY_REJECTED_MESSAGE)
+        nonce = request.query.get("nonce", "")
+        with self._lock:
+            entry = self._nonces.get(nonce)
+        if entry is None or entry[0] < time.monotonic():
+            return clerk_error(404, "resource_not_found", "No handshake payload for this nonce.")
+        return InstanceResponse.json({"directives": list(entry[1])})
+
+    def _serve_refresh(self, request: InstanceRequest) -> InstanceResponse:
+        if not self._authorized(request):
+            return clerk_error(401, "clerk_key_invalid", KEY_REJECTED_MESSAGE)
+        match = _REFRESH_PATH.fullmatch(request.path)
+        sid = unquote(match.group(1)) if match else ""
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return clerk_error(400, "form_param_missing", "A JSON body is required.")
+        with self._lock:
+            session = self._sessions.get(sid)
+            if session is None:
+                return clerk_error(404, "resource_not_found", f"No session {sid!r}.")
+            if session.status == "ended":
+                return clerk_error(400, "session_not_active", "The session has ended.")
+            if not hmac.compare_digest(
+                str(body.get("refresh_token", "")).encode(), session.refresh_token.encode()
+            ):
+                return clerk_error(401, "refresh_token_invalid", "The refresh token is invalid.")
+            if not self._is_expired_token_of(str(body.get("expired_token", "")), session):
+                return clerk_error(
+                    400, "expired_token_invalid", "The expired token is not this session's."
+                )
+            origin = body.get("request_origin")
+            suffixed = request.query.get("suffixed_cookies") == "true"
+            directives = self.session_cookies(
+                session,
+                suffixed=suffixed,
+                secure=isinstance(origin, str) and origin.startswith("https:"),
+                azp=origin if isinstance(origin, str) and origin else None,
+            )
+        # A refresh renews the session token; the refresh token itself stays.
+        cookies = [d for d in directives if not d.startswith("__refresh_")]
+        return InstanceResponse.json({"object": "cookies", "cookies": cookies})
+
+    def _is_expired_token_of(self, token: str, session: Session) -> bool:
+        try:
+            header = jwt.get_unverified_header(token)
+            key = self._public_key(header.get("kid"))
+            if key is None:
+                return False
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256", "RS384", "RS512"],
+                options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
+            )
+        except jwt.PyJWTError:
+            return False
+        return bool(claims.get("sid") == session.id and claims.get("sub") == session.user_id)
+
+    def _serve_handshake(self, request: InstanceRequest) -> InstanceResponse:
+        redirect_url = request.query.get("redirect_url", "")
+        parts = urlsplit(redirect_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return clerk_error(400, "form_param_missing", "redirect_url must be an absolute URL.")
+        suffixed = request.query.get("suffixed_cookies") == "true"
+        secure = parts.scheme == "https"
+        directives: list[str] = []
+        with self._lock:
+            dev_browser = request.query.get("__clerk_db_jwt")
+            client = self.client_from_cookies(request.cookies)
+            if client is None and dev_browser and self._dev_browsers.get(dev_browser):
+                client = self._clients.get(self._dev_browsers[dev_browser] or "")
+            if self.development:
+                if not dev_browser or dev_browser not in self._dev_browsers:
+                    dev_browser = f"dvb_{secrets.token_hex(16)}"
+                    attrs = "; Path=/; SameSite=Lax" + ("; Secure" if secure else "")
+                    directives.append(f"__clerk_db_jwt={dev_browser}{attrs}")
+                    if suffixed:
+                        directives.append(f"__clerk_db_jwt_{self._suffix}={dev_browser}{attrs}")
+                self._dev_browsers[dev_browser] = client.id if client else None
+            session = self.active_session(client) if client is not None else None
+            if (
+                session is not None
+                and session.status == "active"
+                and ("organization_id" in request.query)
+            ):
+                session = self._sync_organization(session, request.query["organization_id"])
+            directives += self.session_cookies(
+                session, suffixed=suffixed, secure=secure, azp=_origin(redirect_url)
+            )
+            if request.query.get("format") == "nonce":
+                nonce = secrets.token_urlsafe(24)
+                self._store_nonce(nonce, directives)
+                location = _with_param(redirect_url, "__clerk_handshake_nonce", nonce)
+            else:
+                token = self.signer.handshake_token(directives)
+                location = _with_param(redirect_url, "__clerk_handshake", token)
+        return InstanceResponse.redirect(location)
+
+    def _sync_organization(self, session: Session, wanted: str) -> Session:
+        if not wanted:
+            return self.set_active_organization(session, None)
+        try:
+            org = self.organization(wanted)
+        except KeyError:
+            return session
+        if (session.user_id, org.id) not in self._memberships:
+            return session
+        return self.set_active_organization(session, org)
+
+    def _store_nonce(self, nonce: str, directives: Sequence[str]) -> None:
+        now = time.monotonic()
+        if len(self._nonces) >= MAX_NONCES:
+            for old in [n for n, (expires, _) in self._nonces.items() if expires < now]:
+                del self._nonces[old]
+            while len(self._nonces) >= MAX_NONCES:
+                del self._nonces[next(iter(self._nonces))]
+        self._nonces[nonce] = (now + NONCE_LIFETIME, tuple(directives))
+
+    # -- HTTP plumbing
+
+    def _handle(self, handler: _Handler) -> None:
+        request = handler.read_request()
+        if request is None:
+            return
+        name, route = self._route(request)
+        with self._lock:
+            self._counts[name] += 1
+            self._log.append((name, request))
+        fault = self._take_fault(name)
+        if isinstance(fault, ConnectionReset):
+            handler.reset()
+            return
+        if isinstance(fault, Delay) and self._closing.wait(fault.seconds):
+            handler.close_connection = True
+            return
+        if isinstance(fault, CannedResponse):
+            body = fault.body
+            if body is None:
+                body = clerk_error(fault.status, fault.code, "Injected fault.").body
+            handler.respond(InstanceResponse(fault.status, body, fault.content_type))
+            return
+        if isinstance(fault, MalformedBody):
+            handler.respond(InstanceResponse(200, b'{"keys": [{"kty": "RSA", ', "application/json"))
+            return
+        if route is None:
+            response = clerk_error(404, "resource_not_found", "Not found.")
+        else:
+            try:
+                response = route(request)
+            except Exception:
+                logger.exception("local instance: %s %s failed", request.method, request.path)
+                response = clerk_error(500, "internal_clerk_error", "The handler failed.")
+        if isinstance(fault, SlowBody):
+            handler.respond(response, drip=fault.interval, closing=self._closing)
+        else:
+            handler.respond(response)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], instance: LocalInstance) -> None:
+        self.instance = instance
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        logger.debug("local instance: connection error from %s", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "clerk-local-instance"
+
+    def do_GET(self) -> None:
+        cast(_Server, self.server).instance._handle(self)
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET  # noqa: N815
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("local instance: " + format, *args)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # The path only: query strings carry nonces and handshake tokens.
+        path = urlsplit(self.path).path
+        logger.debug("local instance: %s %s -> %s", self.command, path, code)
+
+    def read_request(self) -> InstanceRequest | None:
+        length_text = self.headers.get("content-length", "0") or "0"
+        length = int(length_text) if length_text.isdigit() else -1
+        if length < 0 or length > MAX_BODY:
+            self.respond(clerk_error(413, "request_too_large", "Request body too large."))
+            return None
+        body = self.rfile.read(length) if length else b""
+        parts = urlsplit(self.path)
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            key = name.lower()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        query: dict[str, str] = {}
+        for name, value in parse_qsl(parts.query, keep_blank_values=True):
+            query.setdefault(name, value)
+        return InstanceRequest(
+            method=self.command.upper(),
+            path=parts.path,
+            query=query,
+            headers=headers,
+            cookies=parse_cookie_header(headers.get("cookie", "")),
+            body=body,
+        )
+
+    def respond(
+        self,
+        response: InstanceResponse,
+        *,
+        drip: float | None = None,
+        closing: threading.Event | None = None,
+    ) -> None:
+        self.close_connection = True
+        try:
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.send_header("Connection", "close")
+            for name, value in response.headers:
+                self.send_header(name, value)
+            self.end_headers()
+            if self.command == "HEAD":
+                return
+            if drip is None:
+                self.wfile.write(response.body)
+                return
+            self.wfile.flush()
+            for index in range(len(response.body)):
+                if closing is not None and closing.wait(drip):
+                    return
+                self.wfile.write(response.body[index : index + 1])
+        except OSError:
+            pass  # the client gave up (a timeout on its side): nothing to answer
+
+    def reset(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
