@@ -6,7 +6,8 @@ Rules of this package (kept by every module in it):
    ``AuthRequest`` and this package's answers into their responses.
 2. No I/O but Clerk's Backend API (JWKS, handshake payload, session refresh),
    and only in ``_backend``; the decision itself is a pure function of
-   (request, options, keys, now).
+   (request, options, keys, now). The only module-level state is ``_backend``'s
+   per-instance client registry (shared key caches) and the verified-token cache.
 3. Time enters only through ``ClerkOptions.clock``; the environment is read
    only by ``ClerkOptions.from_env``.
 4. Nothing that arrives with a request raises: every input resolves to a
@@ -15,6 +16,7 @@ Rules of this package (kept by every module in it):
 
 from ._auth import Auth, ReverificationConfig, ReverificationPreset
 from ._authenticate import authenticate_request, authenticate_request_async
+from ._backend import BackendApi, BackendApiError, JwksPolicy, configure_backend, reset_backends
 from ._errors import (
     AuthControlFlow,
     AuthNotFound,
@@ -49,9 +51,12 @@ __all__ = [
     "AuthRequest",
     "AuthStatus",
     "AuthUnauthorized",
+    "BackendApi",
+    "BackendApiError",
     "ClerkError",
     "ClerkOptions",
     "ConfigurationError",
+    "JwksPolicy",
     "MalformedPathError",
     "OrganizationSyncOptions",
     "RequestState",
@@ -64,9 +69,11 @@ __all__ = [
     "authenticate_request_async",
     "build_sign_in_url",
     "build_sign_up_url",
+    "configure_backend",
     "create_route_matcher",
     "is_page_request",
     "protect",
     "redirect_to_sign_in",
     "redirect_to_sign_up",
+    "reset_backends",
 ]

@@ -6,6 +6,8 @@ The hierarchy::
     ├── ConfigurationError(ValueError) bad options or keys; raised at start-up, never per request
     ├── MalformedPathError(ValueError) a route matcher was given a path it cannot decode (-> 400)
     ├── TokenVerificationError         a token failed one check; carries Clerk's ``reason``
+    ├── BackendApiError                a Backend API call failed (``_backend``; never escapes
+    │                                  ``authenticate_request``, which maps it to a reason)
     └── AuthControlFlow                raised by protect()/redirect helpers; adapters turn it
         ├── AuthRedirect               into a 307 redirect,
         ├── AuthNotFound               a 404,
