@@ -41,10 +41,16 @@ class ConfigurationError(ClerkError, ValueError):
 
 
 class MalformedPathError(ClerkError, ValueError):
-    """A request path contains invalid percent-encoding, so no route pattern can be matched."""
+    """The request path or URL cannot be read (bad percent-encoding, bad host); answer 400.
+
+    The message never quotes the URL: its query may carry tokens.
+    """
 
     def __init__(self, path: str) -> None:
-        super().__init__(f"Malformed request path (invalid percent-encoding): {path[:200]!r}")
+        super().__init__(
+            "Malformed request URL: its path has invalid percent-encoding or its host or "
+            "port is not valid."
+        )
         self.path = path
 
 

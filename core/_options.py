@@ -122,6 +122,10 @@ class ClerkOptions:
         api_url: Backend API origin (default ``https://api.clerk.com``).
         debug: Log auth decisions (reasons only, never tokens).
         tasks_url: The app's own page for pending users (instead of ``<sign-in>/tasks``).
+        trust_forwarded_headers: Rebuild the request URL from ``X-Forwarded-Host`` /
+            ``X-Forwarded-Proto`` as Clerk does (default). Set False when the app is not
+            behind a proxy that sets them: a client could otherwise choose the host that
+            handshake and sign-in redirects return to.
         clock: Returns the current Unix time in seconds; the one place time enters.
     """
 
@@ -142,6 +146,7 @@ class ClerkOptions:
     api_url: str = DEFAULT_API_URL
     debug: bool = False
     tasks_url: str | None = None
+    trust_forwarded_headers: bool = True
     clock: Callable[[], float] = time.time
 
     # Derived once here so that no request pays for them.
