@@ -17,13 +17,14 @@ import functools
 import logging
 import math
 import re
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from ._auth import auth_from_claims
+from ._auth import auth_identity
 from ._backend import backend_for
+from ._cache import VerifiedToken, copy_claims, verified_tokens
 from ._effects import Effect, HandshakePayloadRequest, KeyRequest, RefreshError, RefreshRequest
 from ._errors import TokenVerificationError
 from ._jwt import (
@@ -39,10 +40,16 @@ from ._jwt import (
 )
 from ._keys import accounts_base_url
 from ._options import ClerkOptions
+from ._request import (
+    AuthRequest,
+    CookieMemo,
+    parse_cookie_header,
+    remember_cookie_header,
+    remembered_cookies,
+)
 from ._routes import match_params
-from ._request import AuthRequest
-from ._state import AuthStatus, RequestState
-from ._url import Url, is_opaque_origin_url, parse_url
+from ._state import AuthStatus, RequestState, legal_header_value
+from ._url import Url, fast_origin, is_opaque_origin_url, parse_url
 
 __all__ = [
     "authenticate_request",
@@ -100,16 +107,30 @@ def js_number(text: str) -> float:
     return math.nan
 
 
-def js_parse_int(text: str) -> int:
+def _js_integer(digits: str, base: int) -> int | float:
+    """The double JavaScript reads from ``digits``: Infinity past the double range.
+
+    Python's ``int()`` would refuse more than 4300 decimal digits, and exact
+    integers that large are not what JavaScript compares with anyway.
+    """
+    significant = digits.lstrip("0")
+    if len(significant) > (309 if base == 10 else 256):
+        return math.inf
+    return int(digits, base)
+
+
+def js_parse_int(text: str) -> int | float:
     """JavaScript ``parseInt(text) || 0`` (hex with ``0x``, leading digits, else 0)."""
+    if text.isascii() and text.isdigit():  # the usual cookie value: all of it is the number
+        return _js_integer(text, 10)
     text = text.lstrip(" \t\n\r\f\v\u00a0\ufeff")
     sign = -1 if text.startswith("-") else 1
     body = text[1:] if text[:1] in "+-" else text
     if body[:2].lower() == "0x":
         digits = _RADIX_DIGITS[16].match(body[2:])
-        return sign * int(digits.group(), 16) if digits else 0
+        return sign * _js_integer(digits.group(), 16) if digits else 0
     match = _JS_INT_PREFIX.match(body)
-    return sign * int(match.group()) if match else 0
+    return sign * _js_integer(match.group(), 10) if match else 0
 
 
 def _js_to_number(value: Any) -> float:
@@ -127,6 +148,18 @@ def _js_to_number(value: Any) -> float:
     return math.nan
 
 
+def _loop_counter(cookie: str | None) -> float:
+    """The ``__clerk_redirect_count`` cookie as Clerk reads it (NaN counts as 0)."""
+    counter = js_number(cookie or "")
+    return 0.0 if math.isnan(counter) else counter
+
+
+# What a request's cookies say (see _Flow.__init__): uses suffixed cookies, the
+# session token, the refresh token, client_uat, the dev browser cookie, the
+# handshake cookie, the redirect counter, the handshake nonce cookie.
+_CookieFacts = tuple[bool, str | None, str | None, int | float, str | None, str | None, float, str | None]
+
+
 def _format_js_number(value: float) -> str:
     """JavaScript's ``String(number)`` for the values a counter cookie can produce."""
     if math.isnan(value):
@@ -136,6 +169,17 @@ def _format_js_number(value: float) -> str:
     if value.is_integer() and abs(value) < 1e21:
         return str(int(value))
     return repr(value)
+
+
+def _strip_schemes(text: str) -> str:
+    """``text`` with every ``http://``/``https://`` (any case) removed."""
+    for prefix in ("https://", "http://"):
+        # The usual issuer: one lower-case prefix and nothing else to remove.
+        if text.startswith(prefix) and "://" not in text[len(prefix) :]:
+            return text[len(prefix) :]
+    if "://" not in text:
+        return text
+    return _SCHEME_PREFIX.sub("", text)
 
 
 def _header_token(value: str | None) -> str | None:
@@ -161,47 +205,140 @@ class _Flow:
         self.options = options
         self.method = request.method
         self.now_ms = math.floor(options.clock() * 1000)
-        self.clerk_url = self._derive_url()
-        self.frontend_api = options.frontend_api(self.clerk_url.origin)
+        # The full URL is parsed only when a handshake, a redirect or org sync
+        # needs it (``clerk_url``); the origin and the query's Clerk parameters
+        # are all a signed-in request looks at.
+        self._clerk_url: Url | None = None
+        self.clerk_origin = self._derive_origin()
+        url = request.url
+        # Every query parameter the flow reads starts with "__clerk"; without that
+        # text (or a tab or newline the parser would drop) none can be present.
+        self._url_may_have_params = "__clerk" in url or "\t" in url or "\n" in url or "\r" in url
         self.development = options.parsed_key.instance_type == "development"
-        header = request.header
+        header = request.headers.get
         self.token_in_header = _header_token(header("authorization"))
-        self.origin = header("origin")
-        self.referrer = header("referer")
-        self.sec_fetch_dest = header("sec-fetch-dest")
-        self.accept = header("accept")
+        self.origin = header("origin") or None
+        self.referrer = header("referer") or None
+        self.sec_fetch_dest = header("sec-fetch-dest") or None
+        self.accept = header("accept") or None
         self._decoded: dict[str, DecodedJwt | None] = {}
+        # The cache entry of the token verify() last accepted (None: not cached).
+        self.verified_entry: VerifiedToken | None = None
         self._suffixed: bool | None = None
-        self.cookies = request.cookies
-        self.session_token_in_cookie = self._pick_cookie(SESSION)
-        self.refresh_token_in_cookie = self._suffixed_cookie(REFRESH)
-        self.client_uat = js_parse_int(self._pick_cookie(CLIENT_UAT) or "")
-        self.dev_browser_token = self.clerk_url.param(DEV_BROWSER) or self._pick_cookie(DEV_BROWSER)
-        self.handshake_token = self.clerk_url.param(HANDSHAKE) or self._cookie(HANDSHAKE)
-        counter = js_number(self._cookie(REDIRECT_COUNT) or "")
-        self.loop_counter = 0.0 if math.isnan(counter) else counter
-        self.handshake_nonce = self.clerk_url.param(HANDSHAKE_NONCE) or self._cookie(
-            HANDSHAKE_NONCE
+        self._suffix = "_" + options.cookie_suffix
+        self._cookie_header = header("cookie", "")
+        # What the cookies say is a pure function of the header and, for a
+        # production instance, of these two options (a development instance's
+        # choice of cookie set also depends on the time), so a remembered header
+        # remembers it too.
+        self._facts_key = (
+            None if self.development else (options.cookie_suffix, options.original_frontend_api)
         )
+        memo = self._cookie_memo = remembered_cookies(self._cookie_header)
+        facts: _CookieFacts | None = None
+        if memo is not None:
+            self.cookies: Mapping[str, str] = memo.cookies
+            if self._facts_key is not None:
+                facts = memo.derived.get(self._facts_key)
+        else:
+            self.cookies = parse_cookie_header(self._cookie_header)
+        if facts is None:
+            session = self._pick_cookie(SESSION)
+            facts = (
+                self.uses_suffixed_cookies(),
+                session,
+                self._suffixed_cookie(REFRESH),
+                js_parse_int(self._pick_cookie(CLIENT_UAT) or ""),
+                self._pick_cookie(DEV_BROWSER),
+                self._cookie(HANDSHAKE),
+                _loop_counter(self._cookie(REDIRECT_COUNT)),
+                self._cookie(HANDSHAKE_NONCE),
+            )
+        self._facts = facts
+        (
+            self._suffixed,
+            self.session_token_in_cookie,
+            self.refresh_token_in_cookie,
+            self.client_uat,
+            dev_browser_cookie,
+            handshake_cookie,
+            self.loop_counter,
+            nonce_cookie,
+        ) = facts
+        self.dev_browser_token = self._param(DEV_BROWSER) or dev_browser_cookie
+        self.handshake_token = self._param(HANDSHAKE) or handshake_cookie
+        self.handshake_nonce = self._param(HANDSHAKE_NONCE) or nonce_cookie
 
     # -- request facts
 
-    def _derive_url(self) -> Url:
-        url = self.request.parsed_url
+    @property
+    def clerk_url(self) -> Url:
+        """The request URL as Clerk sees it (``x-forwarded-*`` applied), parsed on first use."""
+        if self._clerk_url is None:
+            self._clerk_url = self._derive_url()
+        return self._clerk_url
+
+    @functools.cached_property
+    def frontend_api(self) -> str:
+        """The Frontend API the browser talks to (the proxy URL when one is set)."""
+        return self.options.frontend_api(self.clerk_origin)
+
+    def _derive_origin(self) -> str:
+        """``self.clerk_url.origin``, without parsing the whole URL in the common case.
+
+        Raises:
+            MalformedPathError: The request URL cannot be parsed.
+        """
+        request = self.request
+        origin = fast_origin(request.url)
+        if origin is None:
+            origin = request.parsed_url.origin  # raises for a URL that does not parse
+        if self._forwarded_base(origin) is None:
+            return origin  # _derive_url keeps the request URL as it is
+        return self.clerk_url.origin
+
+    def _param(self, name: str) -> str | None:
+        """``self.clerk_url.param(name)`` for a ``__clerk...`` parameter."""
+        return self.clerk_url.param(name) if self._url_may_have_params else None
+
+    def _has_dev_browser_param(self) -> bool:
+        # params() percent-decodes names, so an escaped "%5F%5Fclerk..." counts too.
+        if not self._url_may_have_params and "%" not in self.request.url:
+            return False
+        return any(k == DEV_BROWSER for k, _ in self.clerk_url.params())
+
+    def _forwarded_base(self, origin: str) -> str | None:
+        """``proto://host`` from the Host and ``x-forwarded-*`` headers, if it replaces ``origin``.
+
+        None when the request URL stands as it is (the one decision both
+        ``_derive_url`` and ``_derive_origin`` rest on).
+        """
+        if not self.options.trust_forwarded_headers:
+            return None
         header = self.request.headers.get
         forwarded_host = header("x-forwarded-host")
         forwarded_proto = header("x-forwarded-proto")
         host = forwarded_host.split(",")[0] if forwarded_host is not None else header("host")
-        proto = forwarded_proto.split(",")[0] if forwarded_proto is not None else url.scheme
+        proto = (
+            forwarded_proto.split(",")[0]
+            if forwarded_proto is not None
+            else origin[: origin.index(":")]  # the URL's scheme
+        )
         if not host or not proto:
-            return url
+            return None
         # Only web schemes are trusted from a header; anything else keeps the real URL.
         if proto not in ("http", "https"):
-            return url
-        if f"{proto}://{host}" == url.origin:
+            return None
+        base = f"{proto}://{host}"
+        return None if base == origin else base
+
+    def _derive_url(self) -> Url:
+        url = self.request.parsed_url
+        forwarded = self._forwarded_base(url.origin)
+        if forwarded is None:
             return url
         try:
-            base = parse_url(f"{proto}://{host}")
+            base = parse_url(forwarded)
             rebuilt = parse_url(url.path + ("" if url.query is None else "?" + url.query), base)
         except (ValueError, UnicodeError):
             return url
@@ -211,17 +348,26 @@ class _Flow:
         return self.cookies.get(name) or None
 
     def _suffixed_cookie(self, name: str) -> str | None:
-        return self.cookies.get(f"{name}_{self.options.cookie_suffix}") or None
+        return self.cookies.get(name + self._suffix) or None
 
     def _pick_cookie(self, name: str) -> str | None:
         if self.uses_suffixed_cookies():
             return self._suffixed_cookie(name)
         return self._cookie(name)
 
+    def _remember_cookies(self) -> None:
+        """Remember this request's cookies and facts: its session token just verified."""
+        memo: CookieMemo | None = self._cookie_memo or remember_cookie_header(
+            self._cookie_header, self.cookies
+        )
+        key = self._facts_key
+        if memo is not None and key is not None and key not in memo.derived:
+            memo.derive(key, self._facts)
+
     def _decode_quietly(self, token: str) -> DecodedJwt | None:
         if token not in self._decoded:
             try:
-                self._decoded[token] = decode_jwt(token)
+                self._decoded[token] = _decode(token)
             except TokenVerificationError:
                 self._decoded[token] = None
         return self._decoded[token]
@@ -243,7 +389,7 @@ class _Flow:
             if not iss:
                 return False
             if not isinstance(iss, str) or (
-                _SCHEME_PREFIX.sub("", iss) != self.options.original_frontend_api
+                _strip_schemes(iss) != self.options.original_frontend_api
             ):
                 return True
         if not suffixed_uat and not suffixed_session:
@@ -297,22 +443,40 @@ class _Flow:
             raise TokenVerificationError(
                 "token-invalid", "Invalid session token category.", ENSURE_CLERK_JWT
             )
-        key = yield from self._resolve_key(jwt)
-        check_header(jwt)
-        if not verify_signature(jwt, key):
-            raise TokenVerificationError("token-invalid-signature", "JWT signature is invalid.")
         options = self.options
+        key = options.public_key
+        if key is None:
+            key = yield from self._resolve_key(jwt)
         skew = options.clock_skew_in_ms if clock_skew_in_ms is None else clock_skew_in_ms
+        skew = skew if math.isfinite(skew) else 5000
+        authorized_parties = tuple(options.authorized_parties)
+        # A token that verified under this very key needs only its claims
+        # re-checked (typ, alg and the signature cannot have changed).
+        entry = self.verified_entry = verified_tokens.lookup(jwt.raw, key)
+        if entry is None:
+            check_header(jwt)
+            if not verify_signature(jwt, key):
+                raise TokenVerificationError("token-invalid-signature", "JWT signature is invalid.")
+        elif (
+            not options.audiences
+            and not options.issuers
+            and not callable(options.issuer)
+            and entry.still_valid(self.now_ms, skew, authorized_parties)
+        ):
+            return entry.claims()
         verify_claims(
             jwt.payload,
             now_ms=self.now_ms,
-            clock_skew_in_ms=skew if math.isfinite(skew) else 5000,
+            clock_skew_in_ms=skew,
             audiences=options.audiences,
-            authorized_parties=tuple(options.authorized_parties),
+            authorized_parties=authorized_parties,
             issuers=options.issuers,
             issuer_check=options.issuer if callable(options.issuer) else None,
         )
-        return jwt.payload
+        if entry is None:
+            entry = self.verified_entry = verified_tokens.add(jwt, key)
+        # A private copy: the app may change its claims, a cached payload must not change.
+        return entry.claims() if entry is not None else copy_claims(jwt.payload)
 
     # -- handshake
 
@@ -398,7 +562,8 @@ class _Flow:
                 directives = payload["handshake"]
         session_token: str | None = ""
         for directive in directives:
-            if not isinstance(directive, str) or any(c in directive for c in "\r\n\0"):
+            # Only legal header values reach a response (latin-1, no controls).
+            if not isinstance(directive, str) or not legal_header_value(directive):
                 raise _HandshakeFailed("malformed cookie directive")
             # Fetch Headers trims values; the name check below sees the raw string.
             headers.append(("set-cookie", directive.strip(" \t")))
@@ -438,7 +603,8 @@ class _Flow:
         if not self.referrer:
             return False
         try:
-            return parse_url(self.referrer).origin != self.clerk_url.origin
+            origin = fast_origin(self.referrer) or parse_url(self.referrer).origin
+            return origin != self.clerk_origin
         except (ValueError, UnicodeError):
             # A URL of another scheme (about:blank, data:, android-app://...) has
             # the opaque origin "null": cross-origin, as in browsers and Clerk.
@@ -567,7 +733,7 @@ class _Flow:
                 expired_token=expired,
                 refresh_token=refresh,
                 suffixed_cookies=self.uses_suffixed_cookies(),
-                request_origin=self.clerk_url.origin,
+                request_origin=self.clerk_origin,
                 request_headers=request_headers,
             )
         except RefreshError as exc:
@@ -579,7 +745,8 @@ class _Flow:
         headers: list[tuple[str, str]] = []
         session_token: str | None = ""
         for directive in cookies:
-            if not isinstance(directive, str) or any(c in directive for c in "\r\n\0"):
+            # Only legal header values reach a response (latin-1, no controls).
+            if not isinstance(directive, str) or not legal_header_value(directive):
                 return "unexpected-sdk-error"
             # Fetch Headers trims values; the name check below sees the raw string.
             headers.append(("set-cookie", directive.strip(" \t")))
@@ -603,7 +770,7 @@ class _Flow:
 
     def _header_flow(self, token: str) -> Flow:
         try:
-            jwt = decode_jwt(token)
+            jwt = _decode(token)
         except TokenVerificationError as error:
             return (yield from self.handle_error(error, "header"))
         if is_machine_jwt(jwt) or has_non_session_category(jwt):
@@ -633,7 +800,7 @@ class _Flow:
                 logger.error("Clerk: unable to resolve handshake.")
 
         options = self.options
-        synced = self.clerk_url.param("__clerk_synced")
+        synced = self._param("__clerk_synced")
         if (
             options.is_satellite
             and self.sec_fetch_dest == "document"
@@ -651,7 +818,7 @@ class _Flow:
                 location = sign_in.appending("__clerk_redirect_url", self.clerk_url.href).href
                 return self.maybe_handshake("satellite-needs-syncing", "", location)
 
-        redirect_back = self.clerk_url.param("__clerk_redirect_url")
+        redirect_back = self._param("__clerk_redirect_url")
         if self.development and not options.is_satellite and redirect_back:
             try:
                 target = parse_url(redirect_back)
@@ -663,7 +830,7 @@ class _Flow:
                 target = target.setting("__clerk_synced", "true")
                 return self.maybe_handshake("primary-responds-to-syncing", "", target.href)
 
-        if self.development and any(k == DEV_BROWSER for k, _ in self.clerk_url.params()):
+        if self.development and self._has_dev_browser_param():
             return self.maybe_handshake("dev-browser-sync", "")
         if self.development and not self.dev_browser_token:
             return self.maybe_handshake("dev-browser-missing", "")
@@ -676,7 +843,7 @@ class _Flow:
 
         try:
             # The cookie-selection rules may already have decoded this token.
-            jwt = self._decoded.get(session_cookie) or decode_jwt(session_cookie)
+            jwt = self._decoded.get(session_cookie) or _decode(session_cookie)
         except TokenVerificationError as error:
             return (yield from self.handle_error(error, "cookie"))
         if is_machine_jwt(jwt) or has_non_session_category(jwt):
@@ -689,6 +856,7 @@ class _Flow:
             return (yield from self.handle_error(error, "cookie"))
         if not claims.get("azp"):
             _warn_missing_azp()
+        self._remember_cookies()
         state = RequestState.signed_in(claims, session_cookie)
         if (
             not options.is_satellite
@@ -708,15 +876,27 @@ class _Flow:
             claims.get("v") == 2 and "o" in claims
         ):
             return state
-        try:
-            auth = auth_from_claims(claims, session_cookie)
-        except (ValueError, TypeError):
-            return RequestState.signed_out("unexpected-error")
-        if auth.user_id and options.organization_sync_options is not None:
-            handshake = self._organization_sync(auth.org_id, auth.org_slug)
+        entry = self.verified_entry
+        identity = entry.identity if entry is not None else None
+        if identity is None:
+            try:
+                identity = auth_identity(claims)
+            except (ValueError, TypeError):
+                return RequestState.signed_out("unexpected-error")
+            if entry is not None:  # a pure function of the token's claims
+                entry.identity = identity
+        user_id, org_id, org_slug = identity
+        if user_id and options.organization_sync_options is not None:
+            handshake = self._organization_sync(org_id, org_slug)
             if handshake is not None:
                 return handshake
         return state
+
+
+def _decode(token: str) -> DecodedJwt:
+    """``decode_jwt(token)``, reusing the decode of a token verified before."""
+    entry = verified_tokens.get(token)
+    return entry.jwt if entry is not None else decode_jwt(token)
 
 
 @functools.cache
@@ -793,8 +973,13 @@ def authenticate_request(request: AuthRequest, options: ClerkOptions) -> Request
     flow = start_flow(request, options)
     if isinstance(flow, RequestState):
         return flow
+
+    def perform(effect: Effect) -> Any:
+        # Looked up on the first effect only: with jwt_key most requests have none.
+        return backend_for(options).perform(effect)
+
     try:
-        return run_flow_sync(flow, backend_for(options).perform)
+        return run_flow_sync(flow, perform)
     except Exception as exc:
         return _fail_closed(exc)
 
@@ -812,7 +997,11 @@ async def authenticate_request_async(request: AuthRequest, options: ClerkOptions
     flow = start_flow(request, options)
     if isinstance(flow, RequestState):
         return flow
+
+    async def perform(effect: Effect) -> Any:
+        return await backend_for(options).perform_async(effect)
+
     try:
-        return await run_flow_async(flow, backend_for(options).perform_async)
+        return await run_flow_async(flow, perform)
     except Exception as exc:
         return _fail_closed(exc)

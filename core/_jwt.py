@@ -9,7 +9,7 @@ cryptography itself is ``cryptography``'s RSA verify.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import json
 import math
 import re
@@ -42,7 +42,6 @@ OAUTH_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
 # are 1-3 KB; browsers cap a cookie at 4 KB. 16 KiB keeps hostile input cheap.
 MAX_TOKEN_LENGTH = 16 * 1024
 
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _JWT_FORMAT = re.compile(r"[a-zA-Z0-9\-_]+\.[a-zA-Z0-9\-_]+\.[a-zA-Z0-9\-_]+")
 _B64_VALUES = {
     c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -65,18 +64,56 @@ def _b64url_decode(segment: str) -> bytes:
     and non-zero trailing bits are an error.
     """
     data = segment.rstrip("=")
-    if not _B64URL.fullmatch(data):
+    # binascii's strict mode rejects anything outside the standard alphabet
+    # (whitespace, "=" inside, non-ASCII); "+" and "/" are the standard
+    # alphabet's own letters, so they are refused here first.
+    if "+" in data or "/" in data:
         raise ValueError("invalid base64url character")
     remainder = len(data) % 4
     if remainder == 1:
         raise ValueError("invalid base64url length")
-    if remainder and _B64_VALUES[data[-1]] & (0x0F if remainder == 2 else 0x03):
-        raise ValueError("non-zero trailing bits")
-    return base64.urlsafe_b64decode(data + "=" * (-remainder % 4))
+    if remainder:
+        last = _B64_VALUES.get(data[-1])
+        if last is None:
+            raise ValueError("invalid base64url character")
+        if last & (0x0F if remainder == 2 else 0x03):
+            raise ValueError("non-zero trailing bits")
+    standard = data.replace("-", "+").replace("_", "/") + "=" * (-remainder % 4)
+    return binascii.a2b_base64(standard, strict_mode=True)
+
+
+# The C scanner decode() calls; typeshed does not declare the attribute.
+_scan_once: Callable[[str, int], tuple[Any, int]] = _json_decoder.scan_once  # type: ignore[attr-defined]
+
+
+def _json_value(text: str) -> Any:
+    """``_json_decoder.decode(text)``, skipping its whitespace handling when there is none."""
+    try:
+        value, end = _scan_once(text, 0)
+    except StopIteration:  # no value at offset 0 (leading whitespace, or not JSON)
+        return _json_decoder.decode(text)
+    if end != len(text):  # trailing whitespace or junk: let decode() accept or refuse it
+        return _json_decoder.decode(text)
+    return value
 
 
 def _json_segment(segment: str) -> Any:
-    return _json_decoder.decode(_b64url_decode(segment).decode("utf-8", "replace"))
+    return _json_value(_b64url_decode(segment).decode("utf-8", "replace"))
+
+
+# Every token of an instance (and key) carries the same header segment, so its
+# decode is remembered: at most _HEADER_MEMO_ENTRIES short segments that
+# decoded to a JSON object. A flood of odd headers only empties the memo.
+_HEADER_MEMO_ENTRIES = 64
+_HEADER_MEMO_MAX_LENGTH = 512
+_header_memo: dict[str, dict[str, Any]] = {}
+
+
+def _remember_header(segment: str, header: Any) -> None:
+    if isinstance(header, dict) and len(segment) <= _HEADER_MEMO_MAX_LENGTH:
+        if len(_header_memo) >= _HEADER_MEMO_ENTRIES:
+            _header_memo.clear()
+        _header_memo[segment] = dict(header)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +149,12 @@ def decode_jwt(token: str) -> DecodedJwt:
             "Invalid JWT form. A JWT consists of three parts separated by dots.",
         )
     try:
-        header = _json_segment(parts[0])
+        header = _header_memo.get(parts[0])
+        if header is None:
+            header = _json_segment(parts[0])
+            _remember_header(parts[0], header)
+        else:
+            header = dict(header)  # each DecodedJwt owns its header
         payload = _json_segment(parts[1])
         signature = _b64url_decode(parts[2])
     except (ValueError, RecursionError) as exc:
@@ -143,12 +185,14 @@ def is_jwt_format(token: str) -> bool:
 
 def is_machine_jwt(jwt: DecodedJwt) -> bool:
     """True for an OAuth access token (``typ: at+jwt``) or an M2M token (``sub`` ``mch_...``)."""
-    if not is_jwt_format(jwt.raw):
-        return False
     sub = jwt.payload.get("sub")
-    return jwt.header.get("typ") in OAUTH_TOKEN_TYPES or (
-        isinstance(sub, str) and sub.startswith("mch_")
-    )
+    # The claim checks first: they are cheap, and decide for every session token.
+    if not (
+        jwt.header.get("typ") in OAUTH_TOKEN_TYPES
+        or (isinstance(sub, str) and sub.startswith("mch_"))
+    ):
+        return False
+    return is_jwt_format(jwt.raw)
 
 
 def has_non_session_category(jwt: DecodedJwt) -> bool:

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
+from operator import methodcaller
+from typing import Any, Final
 from urllib.parse import unquote_to_bytes
 
+from ._cache import GenerationalCache
 from ._errors import MalformedPathError
 from ._url import Url, parse_url
 
-__all__ = ["AuthRequest", "decode_uri_component", "parse_cookie_header"]
+__all__ = [
+    "COOKIE_MEMO_ENTRIES",
+    "COOKIE_MEMO_MAX_LENGTH",
+    "AuthRequest",
+    "CookieMemo",
+    "decode_uri_component",
+    "parse_cookie_header",
+    "remember_cookie_header",
+    "remembered_cookies",
+]
 
 HeadersInput = Mapping[str, str] | Iterable[tuple[str, str]]
 
@@ -28,8 +40,40 @@ def decode_uri_component(text: str) -> str:
     return unquote_to_bytes(text).decode("utf-8")
 
 
-def _trim(text: str) -> str:
-    return text.strip(" \t")
+_partition_eq = methodcaller("partition", "=")
+
+#: ``Cookie`` headers whose parse is remembered (only headers that carried a
+#: verified session, see ``remember_cookie_header``): a browser repeats the same
+#: header until its session token is refreshed. About 4 KB each for a typical
+#: 2 KB header, so about 2 MB per worker process at the bound.
+COOKIE_MEMO_ENTRIES: Final = 512
+#: Longer headers are parsed every time (and never remembered).
+COOKIE_MEMO_MAX_LENGTH: Final = 8192
+#: Derived values one remembered header keeps, at most (one per Clerk instance).
+_MAX_DERIVED = 8
+
+
+class CookieMemo:
+    """A remembered ``Cookie`` header: its cookies, and what callers derived from them.
+
+    Both are shared between requests: never modify them. ``derived`` maps a
+    caller's key (which must capture everything besides the cookies that the
+    value depends on) to the value.
+    """
+
+    __slots__ = ("cookies", "derived")
+
+    def __init__(self, cookies: Mapping[str, str]) -> None:
+        self.cookies: Mapping[str, str] = cookies
+        self.derived: dict[Hashable, Any] = {}
+
+    def derive(self, key: Hashable, value: Any) -> None:
+        """Remember ``value`` under ``key`` (a few keys at most; extra ones are not kept)."""
+        if len(self.derived) < _MAX_DERIVED:
+            self.derived[key] = value
+
+
+_cookie_memo: GenerationalCache[CookieMemo] = GenerationalCache(COOKIE_MEMO_ENTRIES)
 
 
 def parse_cookie_header(header: str) -> dict[str, str]:
@@ -43,19 +87,62 @@ def parse_cookie_header(header: str) -> dict[str, str]:
     cookies: dict[str, str] = {}
     if len(header) < 2:
         return cookies
-    for segment in header.split(";"):
-        name, eq, value = segment.partition("=")
-        if not eq:
-            continue
-        name = _trim(name)
-        if name in cookies:
-            continue
-        value = _trim(value)
-        if "%" in value:
-            with contextlib.suppress(ValueError):
-                value = decode_uri_component(value)
-        cookies[name] = value
+    for raw_name, eq, raw_value in map(_partition_eq, header.split(";")):
+        if eq:
+            name = raw_name.strip(" \t")
+            if name not in cookies:
+                value = raw_value.strip(" \t")
+                if "%" in value:
+                    with contextlib.suppress(ValueError):
+                        value = decode_uri_component(value)
+                cookies[name] = value
     return cookies
+
+
+def remembered_cookies(header: str) -> CookieMemo | None:
+    """The memo of exactly this header, if it was remembered (``remember_cookie_header``)."""
+    return _cookie_memo.get(header)
+
+
+def remember_cookie_header(header: str, cookies: Mapping[str, str]) -> CookieMemo | None:
+    """Remember the parse of a header that carried a verified session token.
+
+    Only such headers are kept, so junk headers never displace a real browser's.
+
+    Returns:
+        The new memo, or None for a header too long to keep.
+    """
+    if len(header) > COOKIE_MEMO_MAX_LENGTH:
+        return None
+    memo = CookieMemo(cookies)  # the caller's own parse: it is never modified after this
+    _cookie_memo.put(header, memo)
+    return memo
+
+
+def _merge_headers(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Lower-case the names and join repeated fields (``Cookie`` with ``"; "``).
+
+    Joined once per name, so thousands of repeated fields cost linear time.
+    """
+    values: dict[str, list[str]] = {}
+    for name, value in pairs:
+        key = name.lower()
+        if key in values:
+            values[key].append(value)
+        else:
+            values[key] = [value]
+    return {
+        key: parts[0] if len(parts) == 1 else ("; " if key == "cookie" else ", ").join(parts)
+        for key, parts in values.items()
+    }
+
+
+def _all_lower(names: Mapping[str, str]) -> bool:
+    try:
+        joined = "".join(names)
+    except TypeError:  # not all strings: the general path fails as it always did
+        return False
+    return joined.lower() == joined
 
 
 class AuthRequest:
@@ -78,14 +165,11 @@ class AuthRequest:
     def __init__(self, method: str, url: str, headers: HeadersInput = ()) -> None:
         self.method = method.upper()
         self.url = url
-        items = headers.items() if isinstance(headers, Mapping) else headers
-        merged: dict[str, str] = {}
-        for name, value in items:
-            key = name.lower()
-            if key in merged:
-                merged[key] = merged[key] + ("; " if key == "cookie" else ", ") + value
-            else:
-                merged[key] = value
+        pairs = list(headers.items() if isinstance(headers, Mapping) else headers)
+        merged: dict[str, str] = dict(pairs)
+        # Adapters pass lower-case names without repeats; then dict() was the whole job.
+        if len(merged) != len(pairs) or not _all_lower(merged):
+            merged = _merge_headers(pairs)
         self.headers: dict[str, str] = merged
         self._url: Url | None = None
         self._cookies: dict[str, str] | None = None

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ._auth import Auth, auth_from_claims, signed_out_auth
 
-__all__ = ["AuthStatus", "RequestState"]
+__all__ = ["AuthStatus", "RequestState", "legal_header_value"]
 
 _HEADER_UNSAFE = frozenset(chr(c) for c in (*range(0x20), 0x7F)) - {"\t"}
 
@@ -25,10 +25,10 @@ class AuthStatus(enum.StrEnum):
         return self.value
 
 
-def _legal_header_value(value: str) -> bool:
+def legal_header_value(value: str) -> bool:
     # The Fetch Headers class silently refuses such values; so do we, and a
     # request-derived CR/LF can never reach a response header.
-    return _HEADER_UNSAFE.isdisjoint(value) and all(ord(c) < 0x100 for c in value)
+    return _HEADER_UNSAFE.isdisjoint(value) and (not value or max(value) < "\u0100")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ class RequestState:
     status: AuthStatus
     reason: str | None = None
     message: str | None = None
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)  # a credential: never in reprs
     headers: tuple[tuple[str, str], ...] = ()
     claims: Mapping[str, Any] | None = field(default=None, repr=False)
 
@@ -94,7 +94,16 @@ class RequestState:
         cls, claims: Mapping[str, Any], token: str, headers: tuple[tuple[str, str], ...] = ()
     ) -> RequestState:
         """A signed-in state; it carries no debug headers."""
-        return cls(AuthStatus.SIGNED_IN, None, None, token, headers, claims)
+        # cls(AuthStatus.SIGNED_IN, None, None, token, headers, claims), built by
+        # setting the slots directly: the frozen __init__ costs twice as much.
+        state: RequestState = object.__new__(cls)
+        _set_status(state, AuthStatus.SIGNED_IN)
+        _set_reason(state, None)
+        _set_message(state, None)
+        _set_token(state, token)
+        _set_headers(state, headers)
+        _set_claims(state, claims)
+        return state
 
     @classmethod
     def signed_out(
@@ -115,10 +124,18 @@ class RequestState:
         cls, status: AuthStatus, reason: str, message: str, headers: tuple[tuple[str, str], ...]
     ) -> RequestState:
         debug: list[tuple[str, str]] = []
-        if message and _legal_header_value(message):
+        if message and legal_header_value(message):
             debug.append(("x-clerk-auth-message", message))
-        if reason and _legal_header_value(reason):
+        if reason and legal_header_value(reason):
             debug.append(("x-clerk-auth-reason", reason))
         debug.append(("x-clerk-auth-status", status.value))
         kept = tuple((k, v) for k, v in headers if not k.startswith("x-clerk-auth-"))
         return cls(status, reason, message, None, kept + tuple(debug), None)
+
+
+_STATE_FIELDS = ("status", "reason", "message", "token", "headers", "claims")
+if tuple(f.name for f in fields(RequestState)) != _STATE_FIELDS:  # pragma: no cover
+    raise TypeError("_STATE_FIELDS must list RequestState's fields in order")
+_set_status, _set_reason, _set_message, _set_token, _set_headers, _set_claims = (
+    getattr(RequestState, name).__set__ for name in _STATE_FIELDS
+)

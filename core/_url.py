@@ -14,12 +14,30 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
-__all__ = ["Url", "form_decode", "form_encode", "is_opaque_origin_url", "parse_url"]
+__all__ = [
+    "Url",
+    "fast_origin",
+    "form_decode",
+    "form_encode",
+    "is_opaque_origin_url",
+    "parse_url",
+]
 
 _DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443", "ftp": "21"}
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 _HOST_FORBIDDEN = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
 _C0_STRIP = "".join(chr(c) for c in range(0x21))
+# The shape of nearly every URL a request carries: a lower-case http(s) scheme
+# and host, an optional port, then path and query characters that neither the
+# percent-encoding below nor dot-segment removal would change (printable ASCII
+# but for ``"#<>?`{}\\`` in the path and ``"#<>'\\`` in the query). Such text
+# parses to exactly its own pieces, so ``parse_url`` skips the general parser
+# for it (``tests/core/test_fast_paths.py`` checks the two agree).
+_SIMPLE_ORIGIN = r"(https?)://([a-z0-9][a-z0-9.\-]*)(?::([0-9]{1,5}))?"
+_SIMPLE_URL = re.compile(_SIMPLE_ORIGIN + r"(/[!$-;=@-\[\]-_a-z|~]*)?(?:\?([!$-&(-;=?-\[\]-~]*))?")
+# Only the authority decides the origin (and whether the URL parses at all), so
+# anything may follow it but what the parser would fold into it.
+_SIMPLE_ORIGIN_PREFIX = re.compile(_SIMPLE_ORIGIN + r"(?=[/?#]|\Z)")
 
 
 def _percent_encoder(extra: str) -> dict[int, str]:
@@ -225,12 +243,51 @@ def is_opaque_origin_url(text: str) -> bool:
     return match is not None and match.group(1).lower() not in _DEFAULT_PORTS
 
 
+def _simple_port(scheme: str, port: str | None) -> str | None:
+    """The serialised port of a simple URL, or None when it is out of range."""
+    if port is None:
+        return ""
+    number = int(port)
+    if number > 65535:
+        return None
+    text = str(number)
+    return "" if _DEFAULT_PORTS[scheme] == text else text
+
+
+def fast_origin(text: str) -> str | None:
+    """``parse_url(text).origin`` for a URL of the simple shape, else None.
+
+    A non-None answer also means that ``parse_url(text)`` succeeds. Callers fall
+    back to ``parse_url`` on None (which may then raise).
+    """
+    match = _SIMPLE_ORIGIN_PREFIX.match(text)
+    if match is None:
+        return None
+    scheme, host, port = match.groups()
+    port = _simple_port(scheme, port)
+    if port is None:
+        return None
+    return f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}"
+
+
 def parse_url(text: str, base: Url | None = None) -> Url:
     """Parse ``text`` (absolute, or relative to ``base``) like ``new URL(text, base)``.
 
     Raises:
         ValueError: The text is not a URL with a special scheme and no base can resolve it.
     """
+    match = _SIMPLE_URL.fullmatch(text)
+    if match is not None:
+        scheme, host, port, path, query = match.groups()
+        # Dot segments ("/.", "/%2e") are the one thing left that would change the path.
+        if path is None or ("/." not in path and "/%2" not in path):
+            port = _simple_port(scheme, port)
+            if port is not None:
+                return Url(scheme, host, port, path or "/", query)
+    return _parse_general(text, base)
+
+
+def _parse_general(text: str, base: Url | None) -> Url:
     text = text.strip(_C0_STRIP).replace("\t", "").replace("\n", "").replace("\r", "")
     text, hash_mark, fragment = text.partition("#")
     url = _parse_without_fragment(text, base)

@@ -1,6 +1,7 @@
 """Flask with Clerk: a public home page, a dashboard for signed-in users, an admin page.
 
-Run (keys from https://dashboard.clerk.com/~/api-keys)::
+Run it with keys from https://dashboard.clerk.com/~/api-keys (or from a local
+instance: ``python -m clerk_middleware.testing.instance`` prints them)::
 
     export CLERK_SECRET_KEY=sk_test_... CLERK_PUBLISHABLE_KEY=pk_test_...
     flask --app examples/flask_app.py run
@@ -13,26 +14,25 @@ from typing import Any
 from flask import Flask, Request, render_template_string
 
 from clerk_middleware.adapters.flask import ClerkAuth, auth, clerk_middleware, protect
-from clerk_middleware.core._routes import create_route_matcher
+from clerk_middleware.core import create_route_matcher
 
-is_protected = create_route_matcher(["/dashboard(.*)"])
-
-HOME = """
-{% if signed_in() %}<a href="/dashboard">Your dashboard</a>
-{% elif signed_in(treat_pending_as_signed_out=False) %}Finish setting up your account.
-{% else %}<a href="/dashboard">Sign in</a>{% endif %}
-{% if protect(role="org:admin") %} | <a href="/admin">Admin</a>{% endif %}
-"""
+is_protected = create_route_matcher(["/dashboard(.*)", "/admin(.*)"])
 
 
 def handler(auth: ClerkAuth, request: Request) -> None:
-    # auth.request is the request as Clerk saw it: its raw path is what matchers need.
-    if is_protected(auth.request):
-        auth.protect()
+    if is_protected(auth.request):          # the raw request path, as Clerk matches it
+        auth.protect()                      # signed-out or pending -> sign-in page
 
 
 app = Flask(__name__)
-clerk_middleware(handler).init_app(app)
+clerk_middleware(handler).init_app(app)    # keys from CLERK_SECRET_KEY / CLERK_PUBLISHABLE_KEY
+
+HOME = """
+{% if signed_in() %}Welcome back. <a href="/dashboard">Your dashboard</a>
+{% elif signed_in(treat_pending_as_signed_out=False) %}Almost there: choose an organization.
+{% else %}<a href="/dashboard">Sign in</a>{% endif %}
+{% if protect(role="org:admin") %}<a href="/admin">Admin</a>{% endif %}
+"""
 
 
 @app.get("/")
@@ -43,10 +43,10 @@ def home() -> str:
 @app.get("/dashboard")
 def dashboard() -> dict[str, Any]:
     current = auth()
-    return {"user_id": current.user_id, "org_id": current.org_id}
+    return {"user_id": current.user_id, "org_id": current.org_id, "org_role": current.org_role}
 
 
 @app.get("/admin")
-@protect(role="org:admin")
+@protect(role="org:admin")                 # members get a 404, as Clerk hides what they may not see
 def admin() -> dict[str, Any]:
-    return {"org_role": auth().org_role}
+    return {"org_id": auth().org_id, "permissions": auth().org_permissions}

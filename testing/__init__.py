@@ -1,13 +1,19 @@
-"""Test helpers for apps that use clerk_middleware: mint real Clerk session tokens offline.
+"""Test helpers for apps that use clerk_middleware: Clerk, offline.
 
 ``TestIssuer`` holds an RSA key pair, names a (fake) Clerk instance through its
 publishable key, and mints session tokens (active, pending, with
 organizations, expired, ...) that the SDK verifies the ordinary way.
 
 ``LocalInstance`` serves a local stand-in for a Clerk instance on 127.0.0.1
-(JWKS, handshake, handshake payload, session refresh) with an in-memory model
-of users and sessions and injectable faults; ``python -m
+(JWKS, handshake, handshake payload, session refresh, a sign-in page and the
+"choose an organization" task page) with an in-memory model of users,
+organizations and sessions and injectable faults; ``python -m
 clerk_middleware.testing.instance`` runs one from the command line.
+
+``ClerkTestKit`` and ``LocalClerkTestKit`` configure an app for one of them
+and make signed-in, pending, signed-out and organization-member requests in
+one line; the pytest plugin (``clerk_middleware.testing.pytest_plugin``)
+offers them as the ``clerk`` and ``clerk_local`` fixtures.
 """
 
 from ._instance import (
@@ -28,9 +34,13 @@ from ._instance import (
     User,
 )
 from ._issuer import OrgClaims, TestIssuer
+from ._kit import PAGE_HEADERS, AuthHeaders, ClerkTestKit, LocalClerkTestKit
 
 __all__ = [
+    "PAGE_HEADERS",
+    "AuthHeaders",
     "CannedResponse",
+    "ClerkTestKit",
     "Client",
     "ConnectionReset",
     "Delay",
@@ -38,6 +48,7 @@ __all__ = [
     "Fault",
     "InstanceRequest",
     "InstanceResponse",
+    "LocalClerkTestKit",
     "LocalInstance",
     "MalformedBody",
     "Membership",

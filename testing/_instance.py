@@ -26,6 +26,11 @@ Cookies are scoped by host, not port, so an app on 127.0.0.1:B sees the
 cookies the instance on 127.0.0.1:A sets, as an app and its Clerk instance do
 on one site.
 
+Pages (see ``_pages``): a sign-in page (``/sign-in``; ``instance.sign_in_url``)
+where a browser picks or creates a user, the "choose an organization" task
+page of pending sessions (``/sign-in/tasks``, where ``protect()`` sends them),
+and ``/sign-out``. ``instance.options(pages=True)`` points an app at them.
+
 An in-memory model of users, organizations, clients and sessions lets tests
 (and pages added with ``add_route``) sign people in and out. Faults can be
 injected per endpoint (``Delay``, ``CannedResponse``, ``MalformedBody``,
@@ -42,7 +47,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import logging
 import re
 import secrets
@@ -51,12 +55,12 @@ import struct
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal, cast
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import jwt
 
@@ -64,7 +68,9 @@ from clerk_middleware.core import ClerkOptions
 from clerk_middleware.core._keys import cookie_suffix
 from clerk_middleware.core._request import parse_cookie_header
 
+from ._http import InstanceRequest, InstanceResponse, Route, clerk_error, with_param
 from ._issuer import OrgClaims, TestIssuer
+from ._pages import SIGN_IN_PATHS, SIGN_OUT_PATH, install_pages
 
 __all__ = [
     "CannedResponse",
@@ -258,133 +264,6 @@ class _Armed:
     remaining: int | None
 
 
-# --- requests and responses -----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class InstanceRequest:
-    """A request as the instance's endpoints (and added routes) see it.
-
-    Attributes:
-        method: Upper-case HTTP method.
-        path: The URL path (percent-encoded, as sent).
-        query: Query parameters (first value of each name).
-        headers: Headers by lower-case name.
-        cookies: The ``Cookie`` header, parsed.
-        body: The request body.
-    """
-
-    method: str
-    path: str
-    query: Mapping[str, str] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
-    cookies: Mapping[str, str] = field(default_factory=dict)
-    body: bytes = b""
-
-    def json(self) -> Any:
-        """The body parsed as JSON.
-
-        Returns:
-            The parsed value.
-
-        Raises:
-            ValueError: The body is not JSON.
-        """
-        return json.loads(self.body or b"null")
-
-
-@dataclass(frozen=True, slots=True)
-class InstanceResponse:
-    """What an endpoint answers.
-
-    Attributes:
-        status: HTTP status.
-        body: The body.
-        content_type: The ``Content-Type``.
-        headers: More headers as ``(name, value)`` pairs (repeat a name to repeat it).
-    """
-
-    status: int = 200
-    body: bytes = b""
-    content_type: str = "text/plain; charset=utf-8"
-    headers: tuple[tuple[str, str], ...] = ()
-
-    @classmethod
-    def json(
-        cls, data: Any, status: int = 200, headers: tuple[tuple[str, str], ...] = ()
-    ) -> InstanceResponse:
-        """A JSON response, with exactly ``application/json`` as Clerk's API sends it.
-
-        Args:
-            data: The value to serialise.
-            status: HTTP status.
-            headers: More headers.
-
-        Returns:
-            The response.
-        """
-        body = json.dumps(data, separators=(",", ":")).encode()
-        return cls(status, body, "application/json", headers)
-
-    @classmethod
-    def html(
-        cls, text: str, status: int = 200, headers: tuple[tuple[str, str], ...] = ()
-    ) -> InstanceResponse:
-        """An HTML page.
-
-        Args:
-            text: The page.
-            status: HTTP status.
-            headers: More headers (e.g. ``set-cookie``).
-
-        Returns:
-            The response.
-        """
-        return cls(status, text.encode(), "text/html; charset=utf-8", headers)
-
-    @classmethod
-    def redirect(
-        cls, location: str, status: int = 307, headers: tuple[tuple[str, str], ...] = ()
-    ) -> InstanceResponse:
-        """A redirect that is never cached.
-
-        Args:
-            location: The target URL.
-            status: 307 (default), 302 or 303.
-            headers: More headers (e.g. ``set-cookie``).
-
-        Returns:
-            The response.
-        """
-        extra = (("location", location), ("cache-control", "no-store"), *headers)
-        return cls(status, b"", "text/plain; charset=utf-8", extra)
-
-
-def clerk_error(status: int, code: str, message: str) -> InstanceResponse:
-    """A Clerk-style error response: ``{"errors": [{"message", "long_message", "code"}]}``.
-
-    Args:
-        status: HTTP status.
-        code: The machine-readable code.
-        message: The human-readable message.
-
-    Returns:
-        The response.
-    """
-    errors = [{"message": message, "long_message": message, "code": code}]
-    return InstanceResponse.json({"errors": errors, "clerk_trace_id": secrets.token_hex(8)}, status)
-
-
-Route = Callable[[InstanceRequest], InstanceResponse]
-
-
-def _with_param(url: str, name: str, value: str) -> str:
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != name]
-    query.append((name, value))
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
@@ -440,13 +319,22 @@ class LocalInstance:
             tokens and ``__client_uat``.
         port: TCP port; 0 picks a free one.
         token_lifetime: Seconds a minted session token is valid (Clerk: 60).
+        personal_accounts: Whether users may work in their personal account (Clerk's
+            default). False: a user who signs in on the sign-in page without a last
+            active organization gets a ``pending`` session whose task is to choose one.
     """
 
     def __init__(
-        self, issuer: TestIssuer | None = None, *, port: int = 0, token_lifetime: int = 60
+        self,
+        issuer: TestIssuer | None = None,
+        *,
+        port: int = 0,
+        token_lifetime: int = 60,
+        personal_accounts: bool = True,
     ) -> None:
         self.issuer = issuer or TestIssuer()
         self.token_lifetime = token_lifetime
+        self.personal_accounts = personal_accounts
         self._requested_port = port
         self._lock = threading.RLock()
         self._closing = threading.Event()
@@ -464,7 +352,9 @@ class LocalInstance:
         self._counts: Counter[str] = Counter()
         self._log: deque[tuple[str, InstanceRequest]] = deque(maxlen=1000)
         self._routes: dict[tuple[str, str], tuple[str, Route]] = {}
+        self._last_organizations: dict[str, str] = {}
         self._suffix = cookie_suffix(self.issuer.publishable_key)
+        install_pages(self)
 
     # -- lifecycle
 
@@ -550,32 +440,58 @@ class LocalInstance:
         """The suffix of the app's suffixed cookies (``__refresh_<suffix>``)."""
         return self._suffix
 
-    def options(self, **overrides: Any) -> ClerkOptions:
+    @property
+    def sign_in_url(self) -> str:
+        """The instance's sign-in page, ``<url>/sign-in`` (for ``sign_in_url``)."""
+        return f"{self.url}{SIGN_IN_PATHS[0]}"
+
+    @property
+    def sign_up_url(self) -> str:
+        """The instance's sign-up page, ``<url>/sign-up`` (for ``sign_up_url``)."""
+        return f"{self.url}{SIGN_IN_PATHS[1]}"
+
+    @property
+    def sign_out_url(self) -> str:
+        """``<url>/sign-out``; add ``?redirect_url=`` to come back to the app."""
+        return f"{self.url}{SIGN_OUT_PATH}"
+
+    def options(self, *, pages: bool = False, **overrides: Any) -> ClerkOptions:
         """``ClerkOptions`` that reach this instance: ``api_url`` and ``proxy_url`` are its URL.
 
         Args:
+            pages: Also send sign-ins and sign-ups to this instance's pages
+                (``sign_in_url`` and ``sign_up_url``), for apps used in a browser.
             **overrides: Any other ``ClerkOptions`` field.
 
         Returns:
             The options (remote JWKS, no ``jwt_key``).
         """
         values: dict[str, Any] = {"api_url": self.url, "proxy_url": self.url}
+        if pages:
+            values.update(sign_in_url=self.sign_in_url, sign_up_url=self.sign_up_url)
         values.update(overrides)
         return self.issuer.options(networkless=False, **values)
 
-    def env(self) -> dict[str, str]:
+    def env(self, *, pages: bool = False) -> dict[str, str]:
         """The environment variables an app needs to use this instance.
+
+        Args:
+            pages: Also name this instance's sign-in and sign-up pages.
 
         Returns:
             ``CLERK_PUBLISHABLE_KEY``, ``CLERK_SECRET_KEY``, ``CLERK_API_URL`` and
-            ``CLERK_PROXY_URL`` (which sends handshakes here).
+            ``CLERK_PROXY_URL`` (which sends handshakes here); with ``pages``, also
+            ``CLERK_SIGN_IN_URL`` and ``CLERK_SIGN_UP_URL``.
         """
-        return {
+        env = {
             "CLERK_PUBLISHABLE_KEY": self.publishable_key,
             "CLERK_SECRET_KEY": self.secret_key,
             "CLERK_API_URL": self.url,
             "CLERK_PROXY_URL": self.url,
         }
+        if pages:
+            env.update(CLERK_SIGN_IN_URL=self.sign_in_url, CLERK_SIGN_UP_URL=self.sign_up_url)
+        return env
 
     # -- keys
 
@@ -887,6 +803,46 @@ class LocalInstance:
         with self._lock:
             return [m for (uid, _), m in self._memberships.items() if uid == user_id]
 
+    def last_active_organization(self, user: User | str) -> Organization | None:
+        """The organization a user last made active, if they are still a member.
+
+        The sign-in page signs the user straight into it (no task to complete).
+
+        Args:
+            user: The user or its id.
+
+        Returns:
+            The organization, or None.
+        """
+        user_id = user if isinstance(user, str) else user.id
+        with self._lock:
+            org_id = self._last_organizations.get(user_id)
+            if org_id is None or (user_id, org_id) not in self._memberships:
+                return None
+            return self._organizations[org_id]
+
+    def set_last_active_organization(
+        self, user: User | str, organization: Organization | str | None
+    ) -> None:
+        """Remember (or forget) the organization a user last made active.
+
+        Args:
+            user: The user or its id.
+            organization: The organization (id, slug or object), or None to forget.
+
+        Raises:
+            KeyError: No such user or organization.
+        """
+        with self._lock:
+            user_id = self.user(user if isinstance(user, str) else user.id).id
+            if organization is None:
+                self._last_organizations.pop(user_id, None)
+                return
+            org = self.organization(
+                organization if isinstance(organization, str) else organization.id
+            )
+            self._last_organizations[user_id] = org.id
+
     def _now(self) -> int:
         return int(self.issuer.clock())
 
@@ -926,6 +882,7 @@ class LocalInstance:
                 ).id
                 if (user_id, org_id) not in self._memberships:
                     self.add_membership(user_id, org_id)
+                self._last_organizations[user_id] = org_id
             if client is None:
                 found = Client(f"client_{secrets.token_hex(12)}", secrets.token_urlsafe(24))
             else:
@@ -1019,6 +976,8 @@ class LocalInstance:
                 if (current.user_id, org_id) not in self._memberships:
                     raise ValueError(f"user {current.user_id} is not a member of {org_id}")
             updated = replace(current, organization_id=org_id)
+            if org_id is not None:
+                self._last_organizations[current.user_id] = org_id
             if org_id is not None and current.status == "pending":
                 updated = replace(updated, status="active", tasks=())
             self._sessions[updated.id] = updated
@@ -1327,10 +1286,10 @@ class LocalInstance:
             if request.query.get("format") == "nonce":
                 nonce = secrets.token_urlsafe(24)
                 self._store_nonce(nonce, directives)
-                location = _with_param(redirect_url, "__clerk_handshake_nonce", nonce)
+                location = with_param(redirect_url, "__clerk_handshake_nonce", nonce)
             else:
                 token = self.signer.handshake_token(directives)
-                location = _with_param(redirect_url, "__clerk_handshake", token)
+                location = with_param(redirect_url, "__clerk_handshake", token)
         return InstanceResponse.redirect(location)
 
     def _sync_organization(self, session: Session, wanted: str) -> Session:

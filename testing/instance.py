@@ -1,8 +1,8 @@
 """Run a local Clerk instance: ``python -m clerk_middleware.testing.instance [--port N]``.
 
-It serves the Backend and Frontend API endpoints the SDK talks to (see
-``LocalInstance``) on 127.0.0.1 until interrupted, after printing its URLs and
-the environment variables that point an app at it.
+It serves the Backend and Frontend API endpoints the SDK talks to and its
+sign-in and task pages (see ``LocalInstance``) on 127.0.0.1 until interrupted,
+after printing its URLs and the environment variables that point an app at it.
 """
 
 from __future__ import annotations
@@ -37,10 +37,13 @@ def describe(instance: LocalInstance) -> str:
         f"  Backend API:  {url}/v1/jwks, {url}/v1/clients/handshake_payload,",
         f"                {url}/v1/sessions/<sid>/refresh",
         f"  Frontend API: {url}/v1/client/handshake",
+        f"  Pages:        {instance.sign_in_url} (sign in), {instance.sign_in_url}/tasks "
+        "(choose an organization),",
+        f"                {instance.sign_out_url}",
         "",
         "Point your app at it with:",
     ]
-    lines += [f"export {name}={value}" for name, value in instance.env().items()]
+    lines += [f"export {name}={value}" for name, value in instance.env(pages=True).items()]
     return "\n".join(lines)
 
 
@@ -73,6 +76,11 @@ def main(
     parser.add_argument(
         "--production", action="store_true", help="use a pk_live_ (production) instance"
     )
+    parser.add_argument(
+        "--require-organization",
+        action="store_true",
+        help="no personal accounts: a new session is pending until an organization is chosen",
+    )
     args = parser.parse_args(argv)
     stream = out or sys.stdout
     stop = stop or threading.Event()
@@ -84,7 +92,9 @@ def main(
         signal.signal(signal.SIGTERM, on_signal)
     issuer = TestIssuer(args.frontend_api, production=args.production)
     try:
-        with LocalInstance(issuer, port=args.port) as instance:
+        with LocalInstance(
+            issuer, port=args.port, personal_accounts=not args.require_organization
+        ) as instance:
             print(describe(instance), file=stream, flush=True)
             print("Press Ctrl+C to stop.", file=stream, flush=True)
             while not stop.wait(0.5):

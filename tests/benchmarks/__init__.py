@@ -1,0 +1,1 @@
+"""Benchmarks: run ``python tests/benchmarks/bench.py``; they print numbers and assert nothing."""

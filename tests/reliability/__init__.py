@@ -1,0 +1,1 @@
+"""Reliability tests: Backend API faults, load on real servers, concurrency (issue 7)."""

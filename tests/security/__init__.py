@@ -1,0 +1,1 @@
+"""Security tests: forged tokens, hostile input, redirects, secrets (issue 7)."""
