@@ -19,9 +19,9 @@ made here: ``@signed_out()`` hides a view from signed-in users with Clerk's 404.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
+import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
@@ -88,6 +88,7 @@ _OUTSIDE_REQUEST = (
 _current: ContextVar[RequestContext] = ContextVar("clerk_middleware_request")
 # Printable ASCII but "%" is left as is: it already encodes the byte that follows it.
 _UNRESERVED_TARGET = frozenset(range(0x21, 0x7F))
+_PLAIN_TARGET = re.compile(r"[\x21-\x7e]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +158,8 @@ def request_target(raw: str) -> str:
     Existing escapes are kept, so a malformed one still reaches the route matcher.
     ``raw`` holds one byte per character (WSGI and ASGI both give latin-1 text).
     """
+    if _PLAIN_TARGET.fullmatch(raw):  # the usual case: nothing to encode
+        return raw
     try:
         data = raw.encode("latin-1")
     except UnicodeEncodeError:  # not byte-per-character after all: take it as text
@@ -176,14 +179,14 @@ def _run_protect(
     checks: Mapping[str, Any],
 ) -> Auth:
     auth = context.auth(treat_pending_as_signed_out=treat_pending_as_signed_out)
-    if auth.session_status != "pending" or not auth.is_signed_in:
-        return core.protect(auth, context.request, context.options, predicate, **checks)
-    # The caller treats this pending session as signed in, but the core's protect()
-    # always treats "pending" as signed out (as Clerk's does). Let it decide on the
-    # same object marked active, and hand back the pending-aware object.
-    active = dataclasses.replace(auth, session_status="active")
-    core.protect(active, context.request, context.options, predicate, **checks)
-    return auth
+    return core.protect(
+        auth,
+        context.request,
+        context.options,
+        predicate,
+        treat_pending_as_signed_out=treat_pending_as_signed_out,
+        **checks,
+    )
 
 
 class ClerkAuth:

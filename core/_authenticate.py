@@ -157,7 +157,9 @@ def _loop_counter(cookie: str | None) -> float:
 # What a request's cookies say (see _Flow.__init__): uses suffixed cookies, the
 # session token, the refresh token, client_uat, the dev browser cookie, the
 # handshake cookie, the redirect counter, the handshake nonce cookie.
-_CookieFacts = tuple[bool, str | None, str | None, int | float, str | None, str | None, float, str | None]
+_CookieFacts = tuple[
+    bool, str | None, str | None, int | float, str | None, str | None, float, str | None
+]
 
 
 def _format_js_number(value: float) -> str:
