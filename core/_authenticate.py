@@ -957,6 +957,23 @@ def _fail_closed(exc: BaseException) -> RequestState:
     return RequestState.signed_out("unexpected-error")
 
 
+def _debug(request: AuthRequest, options: ClerkOptions, state: RequestState) -> RequestState:
+    """With ``options.debug``, log the decision: method, path, status and reason.
+
+    Only the path is logged (a query may carry tokens), never a token or message.
+    """
+    if options.debug:
+        path = request.url.split("?", 1)[0].split("#", 1)[0]
+        logger.info(
+            "Clerk: %s %s -> %s%s",
+            request.method,
+            path[:200],
+            state.status.value,
+            f" ({state.reason})" if state.reason else "",
+        )
+    return state
+
+
 def authenticate_request(request: AuthRequest, options: ClerkOptions) -> RequestState:
     """Decide whether a request is signed in, signed out, or needs a handshake.
 
@@ -974,16 +991,17 @@ def authenticate_request(request: AuthRequest, options: ClerkOptions) -> Request
     """
     flow = start_flow(request, options)
     if isinstance(flow, RequestState):
-        return flow
+        return _debug(request, options, flow)
 
     def perform(effect: Effect) -> Any:
         # Looked up on the first effect only: with jwt_key most requests have none.
         return backend_for(options).perform(effect)
 
     try:
-        return run_flow_sync(flow, perform)
+        state = run_flow_sync(flow, perform)
     except Exception as exc:
-        return _fail_closed(exc)
+        state = _fail_closed(exc)
+    return _debug(request, options, state)
 
 
 async def authenticate_request_async(request: AuthRequest, options: ClerkOptions) -> RequestState:
@@ -998,12 +1016,13 @@ async def authenticate_request_async(request: AuthRequest, options: ClerkOptions
     """
     flow = start_flow(request, options)
     if isinstance(flow, RequestState):
-        return flow
+        return _debug(request, options, flow)
 
     async def perform(effect: Effect) -> Any:
         return await backend_for(options).perform_async(effect)
 
     try:
-        return await run_flow_async(flow, perform)
+        state = await run_flow_async(flow, perform)
     except Exception as exc:
-        return _fail_closed(exc)
+        state = _fail_closed(exc)
+    return _debug(request, options, state)

@@ -425,3 +425,23 @@ def test_hostile_input_never_raises(prod_issuer: TestIssuer, headers: dict[str, 
     assert state.status is not AuthStatus.SIGNED_IN
     if state.location:
         assert state.location.startswith("https://clerk.example.com/v1/client/handshake?")
+
+
+def test_debug_logs_decisions_without_secrets(
+    issuer: TestIssuer, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = issuer.session_token()
+    caplog.set_level("DEBUG", logger="clerk_middleware")
+    quiet = issuer.options()
+    run(quiet, {"authorization": f"Bearer {token}"})
+    assert not [r for r in caplog.records if "->" in r.getMessage()]
+    loud = issuer.options(debug=True)
+    run(loud, {"authorization": f"Bearer {token}"}, url=f"{URL}&__clerk_db_jwt=secret_dvb")
+    run(loud, {**PAGE, **cookie(DEV)})
+    lines = [r.getMessage() for r in caplog.records if "->" in r.getMessage()]
+    assert "Clerk: GET https://app.example.com/dashboard -> signed-in" in lines
+    assert (
+        "Clerk: GET https://app.example.com/dashboard -> signed-out "
+        "(session-token-and-uat-missing)" in lines
+    )
+    assert not any(token in line or "secret_dvb" in line for line in caplog.messages)
