@@ -123,6 +123,26 @@ def build_sign_in_url(
             for pending sessions (default: ``options.tasks_url``).
     """
     target = _sign_in_target(options)
+    return _build_for_status(
+        target,
+        request,
+        options,
+        return_back_url,
+        session_status=session_status,
+        tasks_url=tasks_url,
+    )
+
+
+def _build_for_status(
+    target: str,
+    request: AuthRequest,
+    options: ClerkOptions,
+    return_back_url: ReturnBackUrl,
+    *,
+    session_status: str | None,
+    tasks_url: str | None,
+) -> str:
+    """``_build`` to ``target``, or to the after-auth task page for a pending session."""
     if session_status == "pending":
         own = tasks_url or options.tasks_url
         target = own if own else _with_tasks(target)
@@ -139,10 +159,14 @@ def build_sign_up_url(
 ) -> str:
     """Return the URL ``redirect_to_sign_up`` would send the user to (arguments as for sign-in)."""
     target = _sign_up_target(options, request.parsed_url)
-    if session_status == "pending":
-        own = tasks_url or options.tasks_url
-        target = own if own else _with_tasks(target)
-    return _build(target, request, options, return_back_url)
+    return _build_for_status(
+        target,
+        request,
+        options,
+        return_back_url,
+        session_status=session_status,
+        tasks_url=tasks_url,
+    )
 
 
 def redirect_to_sign_in(
