@@ -35,6 +35,7 @@ from ._jwt import (
     decode_jwt,
     has_non_session_category,
     is_machine_jwt,
+    js_string,
     verify_claims,
     verify_signature,
 )
@@ -434,7 +435,12 @@ class _Flow:
         if self.options.public_key is not None:
             return self.options.public_key
         kid = jwt.header.get("kid")
-        key: RSAPublicKey = yield KeyRequest(kid if isinstance(kid, str) else None)
+        # Clerk looks the kid up as an object property name, i.e. as String(kid).
+        key: RSAPublicKey = yield KeyRequest(
+            kid
+            if isinstance(kid, str)
+            else (None if kid is None and "kid" not in jwt.header else js_string(kid))
+        )
         return key
 
     def verify(

@@ -202,6 +202,21 @@ def has_non_session_category(jwt: DecodedJwt) -> bool:
     return jwt.header["cat"] not in (CATEGORY_SESSION, CATEGORY_IGNORE)
 
 
+def js_string(value: Any) -> str:
+    """JavaScript's ``String(value)`` for a JSON value (e.g. a ``kid`` in a message)."""
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return js_stringify(value)
+    if isinstance(value, list):
+        return ",".join("" if v is None else js_string(v) for v in value)
+    if isinstance(value, dict):
+        return "[object Object]"
+    return str(value)
+
+
 def js_stringify(value: Any) -> str:
     """Render a JSON value as JavaScript's ``JSON.stringify`` does, for messages.
 

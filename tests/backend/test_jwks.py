@@ -570,3 +570,24 @@ def test_the_timeout_holds_under_trio(
     state = trio.run(authenticate_request_async, bearer(token), options)
     check(state, "jwk-remote-failed-to-load")
     assert time.monotonic() - started < GENEROUS
+
+
+@pytest.mark.parametrize(
+    ("header", "shown"),
+    # (TestIssuer.sign drops a header field given as None: that is the "no kid" case.)
+    [({"kid": 5}, "5"), ({"kid": [1, 2]}, "1,2"), ({"kid": None}, "undefined")],
+)
+def test_kid_mismatch_message_prints_the_kid_as_javascript_does(
+    instance: LocalInstance,
+    options: ClerkOptions,
+    backend: BackendApi,
+    token: str,
+    header: dict[str, object],
+    shown: str,
+) -> None:
+    check(authenticate_request(bearer(token), options), None)  # keys are cached
+    signer = instance.signer
+    odd = signer.sign(signer.session_claims(), header=header)
+    state = authenticate_request(bearer(odd), options)
+    check(state, "jwk-kid-mismatch")
+    assert f"kid='{shown}'" in (state.message or "")
