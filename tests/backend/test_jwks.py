@@ -580,7 +580,6 @@ def test_the_timeout_holds_under_trio(
 def test_kid_mismatch_message_prints_the_kid_as_javascript_does(
     instance: LocalInstance,
     options: ClerkOptions,
-    backend: BackendApi,
     token: str,
     header: dict[str, object],
     shown: str,
