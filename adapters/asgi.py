@@ -111,32 +111,38 @@ def auth_request_from_scope(scope: Scope) -> AuthRequest:
     return AuthRequest(scope.get("method", "GET"), url, headers)
 
 
-class ClerkCredentials:
-    """``scope["auth"]``: Starlette-style credentials.
+class _LazyAuth:
+    """Builds the request's default auth object on first use, not on every request."""
 
-    Attributes:
-        auth: The request's auth object (pending treated as signed out).
-        scopes: ``["authenticated"]`` when signed in, else empty.
-    """
+    __slots__ = ("_auth", "_context")
 
-    __slots__ = ("auth", "scopes")
+    def __init__(self, context: RequestContext) -> None:
+        self._context = context
+        self._auth: Auth | None = None
 
-    def __init__(self, auth: Auth) -> None:
-        self.auth = auth
-        self.scopes: list[str] = ["authenticated"] if auth.is_signed_in else []
+    @property
+    def auth(self) -> Auth:
+        """The request's auth object (pending treated as signed out)."""
+        if self._auth is None:
+            self._auth = self._context.auth()
+        return self._auth
 
 
-class ClerkUser:
-    """``scope["user"]``: a Starlette-style user; ``identity`` is the Clerk user id.
+class ClerkCredentials(_LazyAuth):
+    """``scope["auth"]``: Starlette-style credentials (``auth``, ``scopes``)."""
 
-    Attributes:
-        auth: The request's auth object (pending treated as signed out).
-    """
+    __slots__ = ()
 
-    __slots__ = ("auth",)
+    @property
+    def scopes(self) -> list[str]:
+        """``["authenticated"]`` when signed in, else empty."""
+        return ["authenticated"] if self.auth.is_signed_in else []
 
-    def __init__(self, auth: Auth) -> None:
-        self.auth = auth
+
+class ClerkUser(_LazyAuth):
+    """``scope["user"]``: a Starlette-style user; ``identity`` is the Clerk user id."""
+
+    __slots__ = ()
 
     @property
     def is_authenticated(self) -> bool:
@@ -199,10 +205,9 @@ class BaseClerkASGIMiddleware(Generic[RequestT]):
             await _send_answer(send, handshake)
             return
         context = RequestContext(request, state, self.options)
-        default = context.auth()
         scope[CONTEXT_KEY] = context
-        scope["auth"] = ClerkCredentials(default)
-        scope["user"] = ClerkUser(default)
+        scope["auth"] = ClerkCredentials(context)
+        scope["user"] = ClerkUser(context)
         extra = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in state.headers]
         started = False
 
