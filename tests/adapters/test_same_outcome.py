@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
-
 import pytest
 
 from clerk_middleware.testing import TestIssuer
 
 from ..conftest import NOW
 from . import matrix
-from .asgi import app as asgi_app
-from .fastapi import app as fastapi_app
-from .flask import app as flask_app
-from .starlette import app as starlette_app
-from .wsgi import app as wsgi_app
+from .clients import factories
 
-FACTORIES: dict[str, Callable[[Mapping[str, Any]], matrix.Client]] = {
-    "wsgi": wsgi_app.make_client,
-    "flask": flask_app.make_client,
-    "asgi": asgi_app.make_client,
-    "starlette": starlette_app.make_client,
-    "fastapi": fastapi_app.make_client,
-}
+FACTORIES = factories()
 
 
 @pytest.fixture(scope="module")

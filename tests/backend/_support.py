@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -14,6 +14,15 @@ APP = "http://127.0.0.1:8000"
 PAGE = {"sec-fetch-dest": "document", "accept": "text/html"}
 API = {"sec-fetch-dest": "empty", "accept": "application/json"}
 T0 = 1_790_000_000.0
+
+
+def run_in_threads(targets: Sequence[Callable[[], None]]) -> None:
+    """Run each target in its own thread, all started before any is joined."""
+    threads = [threading.Thread(target=target) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 class FakeClock:

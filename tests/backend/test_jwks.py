@@ -28,7 +28,7 @@ from clerk_middleware.testing import (
     SlowBody,
 )
 
-from ._support import FakeClock, bearer
+from ._support import FakeClock, bearer, run_in_threads
 
 CARRIER = "(reason={reason}, token-carrier=header)"
 
@@ -181,11 +181,7 @@ def test_concurrent_kid_miss_flood_causes_one_fetch(
         barrier.wait()
         states.append(authenticate_request(request, options))
 
-    threads = [threading.Thread(target=forge) for _ in range(40)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads([forge] * 40)
     assert {s.reason for s in states} == {"jwk-kid-mismatch"}
     assert instance.count("jwks") == 2
 
@@ -215,11 +211,7 @@ def test_50_threads_on_a_cold_cache_fetch_once(
         barrier.wait()
         states.append(authenticate_request(bearer(token), options))
 
-    threads = [threading.Thread(target=work) for _ in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads([work] * 50)
     assert len(states) == 50
     assert {s.status for s in states} == {AuthStatus.SIGNED_IN}
     assert instance.count("jwks") == 1
@@ -247,12 +239,7 @@ def test_threads_and_tasks_on_other_loops_share_one_fetch(
 
         states.extend(asyncio.run(main()))
 
-    threads = [threading.Thread(target=sync_worker) for _ in range(16)]
-    threads += [threading.Thread(target=loop_worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads([sync_worker] * 16 + [loop_worker] * 4)
     assert len(states) == 16 + 4 * 25
     assert {s.status for s in states} == {AuthStatus.SIGNED_IN}
     assert instance.count("jwks") == 1
@@ -510,12 +497,8 @@ def test_waiting_threads_are_bounded_by_their_own_timeout(
         barrier.wait()
         states.append(authenticate_request(bearer(token), options))
 
-    threads = [threading.Thread(target=work) for _ in range(20)]
     started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads([work] * 20)
     elapsed = time.monotonic() - started
     assert {s.reason for s in states} == {"jwk-remote-failed-to-load"}
     assert instance.count("jwks") == 1

@@ -10,48 +10,10 @@ from clerk_middleware.adapters.fastapi import auth
 from clerk_middleware.testing import OrgClaims, TestIssuer
 
 from .. import matrix
+from ..clients import client_for_fixture, send
 from .app import make_client
 
-
-@pytest.fixture(scope="module")
-def client_for(issuer: TestIssuer) -> Callable[[str | None], matrix.Client]:
-    clients: dict[str | None, matrix.Client] = {}
-
-    def get(tasks_url: str | None) -> matrix.Client:
-        if tasks_url not in clients:
-            clients[tasks_url] = make_client(matrix.settings(issuer, tasks_url=tasks_url))
-        return clients[tasks_url]
-
-    return get
-
-
-def send(client_for: Callable[[str | None], matrix.Client], issuer: TestIssuer, path: str,
-         scenario: str = "signed-out", kind: str = "page") -> matrix.Outcome:
-    return client_for(None)(path, matrix.request_headers(issuer, scenario, kind))
-
-
-@pytest.mark.parametrize("case", matrix.ALL_CASES, ids=matrix.ids(matrix.ALL_CASES))
-def test_matrix(
-    client_for: Callable[[str | None], matrix.Client], issuer: TestIssuer, case: matrix.Case
-) -> None:
-    matrix.run_case(client_for, issuer, case)
-
-
-def test_handler_short_circuit_gets_state_headers(
-    client_for: Callable[[str | None], matrix.Client], issuer: TestIssuer
-) -> None:
-    outcome = send(client_for, issuer, "/teapot")
-    assert (outcome.status, outcome.body) == (418, b"teapot")
-    assert outcome.values("x-clerk-auth-status") == ["signed-out"]
-
-
-@pytest.mark.parametrize(("path", "status"), [
-    ("/matcher/%E0%A4", 400), ("/view-matcher/%E0%A4", 400),
-    ("/matcher/secret", 307), ("/matcher/public", 200),
-])
-def test_route_matcher(client_for: Callable[[str | None], matrix.Client], issuer: TestIssuer,
-                       path: str, status: int) -> None:
-    assert send(client_for, issuer, path).status == status
+client_for = client_for_fixture(make_client)
 
 
 @pytest.mark.parametrize("scenario", ["signed-in", "pending", "signed-out"])
