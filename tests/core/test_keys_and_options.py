@@ -152,8 +152,10 @@ def test_from_env_reads_variables_and_overrides_win(issuer: TestIssuer) -> None:
         "CLERK_SIGN_IN_URL": "/sign-in",
         "CLERK_IS_SATELLITE": "false",
         "CLERK_API_URL": "http://127.0.0.1:9",
+        "CLERK_TASKS_URL": "/onboarding",
     }
     options = ClerkOptions.from_env(env, sign_in_url="/login")
+    assert options.tasks_url == "/onboarding"
     assert options.sign_in_url == "/login"
     assert options.api_url == "http://127.0.0.1:9"
     assert options.public_key is not None
