@@ -17,14 +17,20 @@ import functools
 import logging
 import math
 import re
-from collections.abc import Generator, Mapping
-from typing import Any
+from collections.abc import Generator, Hashable, Mapping
+from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from ._auth import auth_identity
 from ._backend import backend_for
-from ._cache import VerifiedToken, copy_claims, verified_tokens
+from ._cache import (
+    DECISION_MAX_KEY_LENGTH,
+    DecisionMemo,
+    VerifiedToken,
+    copy_claims,
+    verified_tokens,
+)
 from ._effects import Effect, HandshakePayloadRequest, KeyRequest, RefreshError, RefreshRequest
 from ._errors import TokenVerificationError
 from ._jwt import (
@@ -197,15 +203,66 @@ def _header_token(value: str | None) -> str | None:
     return token if scheme == "Bearer" else None
 
 
+# --- the request URL as Clerk sees it ---------------------------------------------------------
+
+
+def _forwarded_base(request: AuthRequest, options: ClerkOptions, origin: str) -> str | None:
+    """``proto://host`` from the Host and ``x-forwarded-*`` headers, if it replaces ``origin``.
+
+    None when the request URL stands as it is (the one decision both
+    ``_derive_url`` and ``_Flow._derive_origin`` rest on).
+    """
+    if not options.trust_forwarded_headers:
+        return None
+    header = request.headers.get
+    forwarded_host = header("x-forwarded-host")
+    forwarded_proto = header("x-forwarded-proto")
+    host = forwarded_host.split(",")[0] if forwarded_host is not None else header("host")
+    proto = (
+        forwarded_proto.split(",")[0]
+        if forwarded_proto is not None
+        else origin[: origin.index(":")]  # the URL's scheme
+    )
+    if not host or not proto:
+        return None
+    # Only web schemes are trusted from a header; anything else keeps the real URL.
+    if proto not in ("http", "https"):
+        return None
+    base = f"{proto}://{host}"
+    return None if base == origin else base
+
+
+def _derive_url(request: AuthRequest, options: ClerkOptions) -> Url:
+    """The request URL with the forwarded origin applied (Clerk's ``clerkUrl``).
+
+    Raises:
+        MalformedPathError: The request URL cannot be parsed.
+    """
+    url = request.parsed_url
+    forwarded = _forwarded_base(request, options, url.origin)
+    if forwarded is None:
+        return url
+    try:
+        base = parse_url(forwarded)
+        rebuilt = parse_url(url.path + ("" if url.query is None else "?" + url.query), base)
+    except (ValueError, UnicodeError):
+        return url
+    return rebuilt
+
+
 # --- the flow -------------------------------------------------------------------------------
 
 
 class _Flow:
     """The per-request context and decision procedure (Clerk's AuthenticateContext + request.ts)."""
 
-    def __init__(self, request: AuthRequest, options: ClerkOptions) -> None:
+    def __init__(
+        self, request: AuthRequest, options: ClerkOptions, memo_key: Hashable | None = None
+    ) -> None:
         self.request = request
         self.options = options
+        # Where a signed-in decision of this request is remembered (see _shortcut).
+        self.memo_key = memo_key
         self.method = request.method
         self.now_ms = math.floor(options.clock() * 1000)
         # The full URL is parsed only when a handshake, a redirect or org sync
@@ -278,7 +335,7 @@ class _Flow:
     def clerk_url(self) -> Url:
         """The request URL as Clerk sees it (``x-forwarded-*`` applied), parsed on first use."""
         if self._clerk_url is None:
-            self._clerk_url = self._derive_url()
+            self._clerk_url = _derive_url(self.request, self.options)
         return self._clerk_url
 
     @functools.cached_property
@@ -296,7 +353,7 @@ class _Flow:
         origin = fast_origin(request.url)
         if origin is None:
             origin = request.parsed_url.origin  # raises for a URL that does not parse
-        if self._forwarded_base(origin) is None:
+        if _forwarded_base(request, self.options, origin) is None:
             return origin  # _derive_url keeps the request URL as it is
         return self.clerk_url.origin
 
@@ -309,43 +366,6 @@ class _Flow:
         if not self._url_may_have_params and "%" not in self.request.url:
             return False
         return any(k == DEV_BROWSER for k, _ in self.clerk_url.params())
-
-    def _forwarded_base(self, origin: str) -> str | None:
-        """``proto://host`` from the Host and ``x-forwarded-*`` headers, if it replaces ``origin``.
-
-        None when the request URL stands as it is (the one decision both
-        ``_derive_url`` and ``_derive_origin`` rest on).
-        """
-        if not self.options.trust_forwarded_headers:
-            return None
-        header = self.request.headers.get
-        forwarded_host = header("x-forwarded-host")
-        forwarded_proto = header("x-forwarded-proto")
-        host = forwarded_host.split(",")[0] if forwarded_host is not None else header("host")
-        proto = (
-            forwarded_proto.split(",")[0]
-            if forwarded_proto is not None
-            else origin[: origin.index(":")]  # the URL's scheme
-        )
-        if not host or not proto:
-            return None
-        # Only web schemes are trusted from a header; anything else keeps the real URL.
-        if proto not in ("http", "https"):
-            return None
-        base = f"{proto}://{host}"
-        return None if base == origin else base
-
-    def _derive_url(self) -> Url:
-        url = self.request.parsed_url
-        forwarded = self._forwarded_base(url.origin)
-        if forwarded is None:
-            return url
-        try:
-            base = parse_url(forwarded)
-            rebuilt = parse_url(url.path + ("" if url.query is None else "?" + url.query), base)
-        except (ValueError, UnicodeError):
-            return url
-        return rebuilt
 
     def _cookie(self, name: str) -> str | None:
         return self.cookies.get(name) or None
@@ -434,13 +454,7 @@ class _Flow:
     def _resolve_key(self, jwt: DecodedJwt) -> Generator[Effect, Any, RSAPublicKey]:
         if self.options.public_key is not None:
             return self.options.public_key
-        kid = jwt.header.get("kid")
-        # Clerk looks the kid up as an object property name, i.e. as String(kid).
-        key: RSAPublicKey = yield KeyRequest(
-            kid
-            if isinstance(kid, str)
-            else (None if kid is None and "kid" not in jwt.header else js_string(kid))
-        )
+        key: RSAPublicKey = yield KeyRequest(_kid_of(jwt))
         return key
 
     def verify(
@@ -768,6 +782,25 @@ class _Flow:
             return "invalid-session-token"
         return RequestState.signed_in(claims, session_token or "", tuple(headers))
 
+    def _remember_decision(self, token: str) -> None:
+        """Remember a plain signed-in decision (no response headers) under ``memo_key``.
+
+        Callers are the two places a session token alone decided signed in. A
+        request that carried a handshake (cookie or parameter) is not remembered:
+        its handshake is resolved first, every time.
+        """
+        memo = self.options.decision_memo
+        entry = self.verified_entry
+        if (
+            memo is None
+            or self.memo_key is None
+            or entry is None
+            or self.handshake_nonce
+            or self.handshake_token
+        ):
+            return
+        memo.put(self.memo_key, entry, token)
+
     # -- the two flows
 
     def run(self) -> Flow:
@@ -787,6 +820,7 @@ class _Flow:
             claims = yield from self.verify(jwt)
         except TokenVerificationError as error:
             return (yield from self.handle_error(error, "header"))
+        self._remember_decision(token)
         return RequestState.signed_in(claims, token)
 
     def _cookie_flow(self) -> Flow:
@@ -883,6 +917,7 @@ class _Flow:
         if options.organization_sync_options is None and not (
             claims.get("v") == 2 and "o" in claims
         ):
+            self._remember_decision(session_cookie)
             return state
         entry = self.verified_entry
         identity = entry.identity if entry is not None else None
@@ -898,7 +933,16 @@ class _Flow:
             handshake = self._organization_sync(org_id, org_slug)
             if handshake is not None:
                 return handshake
+        self._remember_decision(session_cookie)
         return state
+
+
+def _kid_of(jwt: DecodedJwt) -> str | None:
+    """The ``kid`` to look the key up by: Clerk reads it as a property name, ``String(kid)``."""
+    kid = jwt.header.get("kid")
+    if isinstance(kid, str):
+        return kid
+    return None if kid is None and "kid" not in jwt.header else js_string(kid)
 
 
 def _decode(token: str) -> DecodedJwt:
@@ -916,12 +960,107 @@ def _warn_missing_azp() -> None:
     )
 
 
-def start_flow(request: AuthRequest, options: ClerkOptions) -> Flow | RequestState:
-    """Create the flow for a request, or the final state if the request cannot be read."""
+def start_flow(
+    request: AuthRequest, options: ClerkOptions, memo_key: Hashable | None = None
+) -> Flow | RequestState:
+    """Create the flow for a request, or the final state if the request cannot be read.
+
+    Args:
+        request: The request.
+        options: Validated configuration.
+        memo_key: Where to remember a signed-in decision (``_shortcut``), if anywhere.
+    """
     try:
-        return _Flow(request, options).run()
+        return _Flow(request, options, memo_key).run()
     except (ValueError, UnicodeError):
         return RequestState.signed_out("unexpected-error", "The request URL could not be parsed.")
+
+
+# --- repeated requests ------------------------------------------------------------------------
+
+
+#: Clerk's answer to a request without any Clerk cookie or token; immutable, so shared.
+_NO_SESSION: Final = RequestState.signed_out("session-token-and-uat-missing")
+
+
+def _shortcut(request: AuthRequest, options: ClerkOptions) -> RequestState | Hashable | None:
+    """Decide a request without the flow where its answer cannot depend on more than we read.
+
+    For an instance with a ``decision_memo`` (production, not a satellite, no
+    organization sync, no callable issuer), a request whose URL parses and may
+    not carry a ``__clerk`` parameter (handshake, sync) is either:
+
+    - anonymous: no Bearer token and no cookie whose name contains
+      ``__session``, ``__client_uat`` or ``__clerk`` (cookie names are not
+      decoded). The flow then finds no handshake, no session and a zero
+      ``__client_uat``: Clerk's ``session-token-and-uat-missing``, returned here;
+    - or keyed for the ``decision_memo`` by what the flow reads on its way to a
+      plain signed-in answer: with a Bearer token, that token; otherwise the
+      ``Cookie`` header (every cookie fact: which set, the session token,
+      ``__client_uat``, handshake and loop cookies), the origin Clerk sees
+      (URL, ``Host``, ``x-forwarded-*``), and for a GET document request the
+      ``Referer`` (the cross-origin check). The clock and the key are checked
+      on every hit (``_remembered``).
+
+    Returns:
+        The final state, a memo key, or None (decide in full, remember nothing).
+    """
+    url = request.url
+    if "__clerk" in url or "\t" in url or "\n" in url or "\r" in url:
+        return None
+    origin = fast_origin(url)
+    if origin is None:
+        return None
+    header = request.headers.get
+    token = _header_token(header("authorization"))
+    if token:
+        return (token,)  # the header flow reads nothing else (the URL parses)
+    cookie = header("cookie", "")
+    if "__session" not in cookie and "__client_uat" not in cookie and "__clerk" not in cookie:
+        return _NO_SESSION
+    if len(cookie) > DECISION_MAX_KEY_LENGTH:
+        return None
+    if _forwarded_base(request, options, origin) is not None:
+        origin = _derive_url(request, options).origin
+    referrer = None
+    if request.method == "GET" and header("sec-fetch-dest") == "document":
+        referrer = header("referer") or None
+    return (cookie, origin, referrer)
+
+
+def _remembered(memo: DecisionMemo, key: Hashable, options: ClerkOptions) -> RequestState | None:
+    """The remembered decision for ``key`` if the full flow would decide the same now."""
+    found = memo.get(key)
+    if found is None:
+        return None
+    entry, token = found
+    key_now = options.public_key
+    if key_now is None:
+        key_now = backend_for(options).cached_key(_kid_of(entry.jwt))
+    skew = options.clock_skew_in_ms
+    if key_now is not entry.key or not entry.still_valid(
+        math.floor(options.clock() * 1000),
+        skew if math.isfinite(skew) else 5000,
+        options.authorized_parties,
+    ):
+        return None
+    return RequestState.signed_in(entry.claims(), token)
+
+
+def _from_memo(
+    request: AuthRequest, options: ClerkOptions
+) -> tuple[RequestState | None, Hashable | None]:
+    """The decision if it is known without the flow, and the key to remember it under."""
+    memo = options.decision_memo
+    if memo is None:
+        return None, None
+    try:
+        found = _shortcut(request, options)
+        if found is None or isinstance(found, RequestState):
+            return found, None
+        return _remembered(memo, found, options), found
+    except Exception:  # only a shortcut: the full flow decides (and reports)
+        return None, None
 
 
 def run_flow_sync(flow: Flow, perform: Any) -> RequestState:
@@ -995,7 +1134,10 @@ def authenticate_request(request: AuthRequest, options: ClerkOptions) -> Request
         The request state. Nothing raised for any request input: malformed
         tokens, cookies or headers resolve to a signed-out state with a reason.
     """
-    flow = start_flow(request, options)
+    remembered, memo_key = _from_memo(request, options)
+    if remembered is not None:
+        return _debug(request, options, remembered)
+    flow = start_flow(request, options, memo_key)
     if isinstance(flow, RequestState):
         return _debug(request, options, flow)
 
@@ -1020,7 +1162,10 @@ async def authenticate_request_async(request: AuthRequest, options: ClerkOptions
     Returns:
         The request state; identical to what ``authenticate_request`` returns.
     """
-    flow = start_flow(request, options)
+    remembered, memo_key = _from_memo(request, options)
+    if remembered is not None:
+        return _debug(request, options, remembered)
+    flow = start_flow(request, options, memo_key)
     if isinstance(flow, RequestState):
         return _debug(request, options, flow)
 

@@ -967,6 +967,19 @@ class BackendApi:
             CONTACT_SUPPORT,
         )
 
+    def cached_key(self, kid: str | None) -> RSAPublicKey | None:
+        """The key ``get_key`` would answer for ``kid`` right now without a fetch, or None.
+
+        None when the policy wants a fetch first (or the answer is an error):
+        then only ``get_key`` can say.
+        """
+        if self._has_secret and self.policy.should_fetch(self._keys, kid, self.monotonic()):
+            return None
+        try:
+            return self._answer(kid)
+        except TokenVerificationError:
+            return None
+
     def get_key(self, kid: str | None) -> RSAPublicKey:
         """The public key for ``kid``, fetching the JWKS when the policy says so (blocking).
 

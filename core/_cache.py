@@ -7,6 +7,8 @@ request until it is refreshed:
 - ``verified_tokens``: session tokens whose signature and claims verified,
   each with the key that verified it (``VerifiedToken``).
 - ``cookie_headers``: parsed ``Cookie`` headers (see ``_request``).
+- ``DecisionMemo`` (one per ``ClerkOptions``): signed-in decisions by the exact
+  request inputs they rest on, so a repeated request skips the flow.
 
 Rules that keep the answers identical to the full check:
 
@@ -39,7 +41,7 @@ the decision stays a pure function of (request, options, keys, now).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any, Final, Generic, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -47,8 +49,11 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from ._jwt import DecodedJwt, js_date_ms
 
 __all__ = [
+    "DECISION_ENTRIES",
+    "DECISION_MAX_KEY_LENGTH",
     "MAX_ENTRIES",
     "MAX_TOKEN_LENGTH",
+    "DecisionMemo",
     "GenerationalCache",
     "VerifiedToken",
     "VerifiedTokenCache",
@@ -65,11 +70,19 @@ MAX_ENTRIES: Final = 1024
 #: tokens are 1-3 KB (a cookie holds at most 4 KB); this bounds an entry's size.
 MAX_TOKEN_LENGTH: Final = 4096
 
+#: Signed-in decisions remembered per ``ClerkOptions``. An entry holds the
+#: request's ``Cookie`` header (typically 1-3 KB) and shares the verified token's
+#: entry, so the bound is about 2 MB per instance configuration.
+DECISION_ENTRIES: Final = 512
+#: Requests whose deciding header is longer are decided in full every time.
+DECISION_MAX_KEY_LENGTH: Final = 8192
+
+K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-class GenerationalCache(Generic[V]):
-    """A size-bounded ``str`` -> value memo with two generations (see the module doc).
+class GenerationalCache(Generic[K, V]):
+    """A size-bounded key -> value memo with two generations (see the module doc).
 
     Args:
         max_entries: Upper bound on entries held (at least 2).
@@ -81,10 +94,10 @@ class GenerationalCache(Generic[V]):
         if max_entries < 2:
             raise ValueError(f"max_entries must be at least 2, got {max_entries!r}")
         self._half = max_entries // 2
-        self._young: dict[str, V] = {}
-        self._old: dict[str, V] = {}
+        self._young: dict[K, V] = {}
+        self._old: dict[K, V] = {}
 
-    def get(self, key: str) -> V | None:
+    def get(self, key: K) -> V | None:
         """The value stored under ``key``, or None."""
         value = self._young.get(key)
         if value is None:
@@ -93,7 +106,7 @@ class GenerationalCache(Generic[V]):
                 self.put(key, value)
         return value
 
-    def put(self, key: str, value: V) -> None:
+    def put(self, key: K, value: V) -> None:
         """Store ``value`` under ``key``, ageing the oldest entries out when full."""
         young = self._young
         young[key] = value
@@ -110,7 +123,7 @@ class GenerationalCache(Generic[V]):
     def __len__(self) -> int:
         return len(self._young) + len(self._old)
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[K]:
         return iter([*self._young, *self._old])
 
 
@@ -192,7 +205,7 @@ class VerifiedToken:
         return copy_claims(self.jwt.payload, self.copy_plan)
 
     def still_valid(
-        self, now_ms: float, clock_skew_in_ms: float, authorized_parties: tuple[str, ...]
+        self, now_ms: float, clock_skew_in_ms: float, authorized_parties: Sequence[str]
     ) -> bool:
         """True only if the full claims check would pass now (given no aud/iss options).
 
@@ -219,13 +232,14 @@ class VerifiedTokenCache:
         max_token_length: Longer tokens are never stored.
     """
 
-    __slots__ = ("_entries", "max_token_length")
+    __slots__ = ("_entries", "epoch", "max_token_length")
 
     def __init__(
         self, max_entries: int = MAX_ENTRIES, max_token_length: int = MAX_TOKEN_LENGTH
     ) -> None:
-        self._entries: GenerationalCache[VerifiedToken] = GenerationalCache(max_entries)
+        self._entries: GenerationalCache[str, VerifiedToken] = GenerationalCache(max_entries)
         self.max_token_length = max_token_length
+        self.epoch = 0
 
     def get(self, token: str) -> VerifiedToken | None:
         """The entry for exactly this token text, whatever key verified it; or None."""
@@ -249,8 +263,12 @@ class VerifiedTokenCache:
         return entry
 
     def clear(self) -> None:
-        """Forget every token (tests; or after revoking a key by hand)."""
+        """Forget every token (tests; or after revoking a key by hand).
+
+        Decisions remembered from these tokens (``DecisionMemo``) stop counting too.
+        """
         self._entries.clear()
+        self.epoch += 1
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -261,3 +279,45 @@ class VerifiedTokenCache:
 
 #: The process-wide cache the authentication flow uses.
 verified_tokens: Final = VerifiedTokenCache()
+
+
+class DecisionMemo:
+    """Signed-in decisions of one ``ClerkOptions``, by the request inputs they rest on.
+
+    The authentication flow stores a decision only when it ended signed in with
+    no response headers, on a path whose every input is in the key (see
+    ``_authenticate``): the deciding header's exact text (the ``Cookie`` header,
+    or the Bearer token), the request's origin, and the ``Referer`` when the
+    cross-origin check reads it. A later request with the same key gets the same
+    answer once the token's entry passes ``VerifiedToken.still_valid`` again and
+    its key is still the one that verifies the token; otherwise it is decided in
+    full. Nothing else of the request can change a signed-in answer there.
+
+    Args:
+        max_entries: Upper bound on entries.
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, max_entries: int = DECISION_ENTRIES) -> None:
+        self._entries: GenerationalCache[Hashable, tuple[VerifiedToken, str, int]] = (
+            GenerationalCache(max_entries)
+        )
+
+    def get(self, key: Hashable) -> tuple[VerifiedToken, str] | None:
+        """The verified entry and token remembered under ``key``, if still current."""
+        found = self._entries.get(key)
+        if found is None or found[2] != verified_tokens.epoch:
+            return None
+        return found[0], found[1]
+
+    def put(self, key: Hashable, entry: VerifiedToken, token: str) -> None:
+        """Remember that ``key`` decided signed in with ``token`` (verified as ``entry``)."""
+        self._entries.put(key, (entry, token, verified_tokens.epoch))
+
+    def clear(self) -> None:
+        """Forget every decision."""
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
 
+from ._cache import DecisionMemo
 from ._errors import ConfigurationError
 from ._keys import PublishableKey, accounts_base_url, cookie_suffix, parse_publishable_key
 from ._routes import match_params
@@ -155,6 +156,9 @@ class ClerkOptions:
     public_key: RSAPublicKey | None = field(init=False, repr=False, compare=False)
     audiences: tuple[str, ...] = field(init=False, repr=False, compare=False)
     issuers: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    #: Repeated signed-in requests answered without the flow (see ``DecisionMemo``);
+    #: None where a decision depends on more than the memo's key can hold.
+    decision_memo: DecisionMemo | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.secret_key or not isinstance(self.secret_key, str):
@@ -179,6 +183,19 @@ class ClerkOptions:
             setattr_(self, "issuers", ())
         else:
             setattr_(self, "issuers", _as_tuple(self.issuer, "issuer"))
+        # Development instances pick cookies by the clock and sync the dev browser,
+        # satellites sync by URL, organization sync reads the path, and a callable
+        # issuer may answer differently each time: those are decided in full.
+        setattr_(
+            self,
+            "decision_memo",
+            DecisionMemo()
+            if parsed.instance_type == "production"
+            and not self.is_satellite
+            and self.organization_sync_options is None
+            and not callable(self.issuer)
+            else None,
+        )
         skew = self.clock_skew_in_ms
         if isinstance(skew, bool) or not isinstance(skew, int | float) or math.isnan(skew):
             raise ConfigurationError(

@@ -73,7 +73,7 @@ class CookieMemo:
             self.derived[key] = value
 
 
-_cookie_memo: GenerationalCache[CookieMemo] = GenerationalCache(COOKIE_MEMO_ENTRIES)
+_cookie_memo: GenerationalCache[str, CookieMemo] = GenerationalCache(COOKIE_MEMO_ENTRIES)
 
 
 def parse_cookie_header(header: str) -> dict[str, str]:

@@ -350,6 +350,24 @@ def test_async_same_answer_as_sync(case: Case) -> None:
     assert async_ == sync
 
 
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_a_repeated_request_gets_the_first_answer(case: Case) -> None:
+    # The same request again under the same options: answered by the anonymous
+    # shortcut or the decision memo where they apply, by the caches otherwise.
+    # It must equal the first answer, which test_same_answer_as_clerk checks.
+    try:
+        options = _our_options(case)
+    except ConfigurationError:
+        return  # Clerk throws for these options; no request is answered at all
+    answers = [
+        _describe_state(case, authenticate_request(_request(case), options)),
+        _describe_state(case, authenticate_request(_request(case), options)),
+        _describe_state(case, _run_async(_request(case), options)),
+    ]
+    assert answers[1] == answers[0]
+    assert answers[2] == answers[0]
+
+
 def test_every_difference_is_a_case() -> None:
     names = {case.name for case in CASES}
     assert set(DIFFERENCES) <= names

@@ -380,7 +380,7 @@ def test_a_development_instance_never_reuses_cookie_facts_across_time() -> None:
 
 
 def test_the_generational_cache_holds_at_most_its_bound_and_keeps_what_is_used() -> None:
-    cache: GenerationalCache[int] = GenerationalCache(8)
+    cache: GenerationalCache[str, int] = GenerationalCache(8)
     for n in range(1000):
         cache.put(f"k{n}", n)
         if n == 10:
