@@ -91,9 +91,12 @@ _UNRESERVED_TARGET = frozenset(range(0x21, 0x7F))
 _PLAIN_TARGET = re.compile(r"[\x21-\x7e]*")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built on every request, and frozen __init__ costs 2x
 class RequestContext:
-    """What the middleware learnt about one request: the request, its state, the options."""
+    """What the middleware learnt about one request: the request, its state, the options.
+
+    Read it; never change it (the middleware and ``auth()`` share it).
+    """
 
     request: AuthRequest
     state: RequestState

@@ -36,6 +36,7 @@ from clerk_middleware.core import (
     ClerkOptions,
     authenticate_request_async,
 )
+from clerk_middleware.core._request import request_with_headers
 
 from ._common import (
     CONTEXT_KEY,
@@ -84,6 +85,21 @@ RequestT = TypeVar("RequestT")
 ASGIHandler = Callable[[ClerkAuth, RequestT], Awaitable[ASGIApp | None] | ASGIApp | None]
 
 
+def _decoded_headers(raw: Any) -> dict[str, str] | list[tuple[str, str]]:
+    """The scope's ``(name, value)`` byte pairs as text (latin-1, as HTTP carries them).
+
+    A dict when every name comes once (the usual case, and what ``AuthRequest``
+    would build from the pairs anyway); otherwise the pairs, for ``AuthRequest``
+    to merge repeated fields as it always does.
+    """
+    if not isinstance(raw, list | tuple):  # any iterable of pairs is allowed: read it once
+        raw = list(raw)
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw}
+    if len(headers) == len(raw):
+        return headers
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
+
+
 def auth_request_from_scope(scope: Scope) -> AuthRequest:
     """The ``AuthRequest`` of an HTTP scope, with the raw path (``raw_path``) when given.
 
@@ -93,8 +109,11 @@ def auth_request_from_scope(scope: Scope) -> AuthRequest:
     Returns:
         The request as the core reads it.
     """
-    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())]
-    host = next((value for name, value in headers if name == "host"), None)
+    headers = _decoded_headers(scope.get("headers", ()))
+    if isinstance(headers, dict):
+        host = headers.get("host")
+    else:
+        host = next((value for name, value in headers if name == "host"), None)
     if host is None:
         server_host, port = scope.get("server") or ("localhost", None)
         host = server_host if port in (None, 80, 443) else f"{server_host}:{port}"
@@ -108,7 +127,10 @@ def auth_request_from_scope(scope: Scope) -> AuthRequest:
     query = scope.get("query_string", b"").decode("latin-1")
     target = request_target(f"{path}?{query}" if query else path)
     url = f"{scope.get('scheme', 'http')}://{host}{target}"
-    return AuthRequest(scope.get("method", "GET"), url, headers)
+    method = scope.get("method", "GET")
+    if isinstance(headers, dict):
+        return request_with_headers(method, url, headers)
+    return AuthRequest(method, url, headers)
 
 
 class _LazyAuth:
@@ -208,23 +230,17 @@ class BaseClerkASGIMiddleware(Generic[RequestT]):
         scope[CONTEXT_KEY] = context
         scope["auth"] = ClerkCredentials(context)
         scope["user"] = ClerkUser(context)
-        extra = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in state.headers]
-        started = False
-
-        async def send_with_state(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                message = {**message, "headers": [*message.get("headers", ()), *extra]}
-            await send(message)
-
+        sender = _Sender(send, state.headers)
         token = bind_context(context)
         try:
-            await self._run(context, scope, receive, send_with_state)
+            if self.handler is None:
+                await self.app(scope, receive, sender)
+            else:
+                await self._run(context, scope, receive, sender)
         except CONTROL_FLOW as exc:
-            if started:
+            if sender.started:
                 raise
-            await _send_answer(send_with_state, control_flow_answer(exc))
+            await _send_answer(sender, control_flow_answer(exc))
         finally:
             reset_context(token)
 
@@ -238,6 +254,24 @@ class BaseClerkASGIMiddleware(Generic[RequestT]):
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class _Sender:
+    """``send`` for the app: adds the state's headers to the response, notes its start."""
+
+    __slots__ = ("_extra", "_send", "started")
+
+    def __init__(self, send: Send, headers: tuple[tuple[str, str], ...]) -> None:
+        self._send = send
+        self._extra = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            if self._extra:
+                message = {**message, "headers": [*message.get("headers", ()), *self._extra]}
+        await self._send(message)
 
 
 class ClerkASGIMiddleware(BaseClerkASGIMiddleware[Scope]):

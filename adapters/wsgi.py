@@ -37,6 +37,8 @@ from clerk_middleware.core import (
     authenticate_request,
 )
 
+from clerk_middleware.core._request import request_with_headers
+
 from ._common import (
     CONTEXT_KEY,
     CONTROL_FLOW,
@@ -82,6 +84,44 @@ def _wsgi_bytes(text: str) -> bytes:
         return text.encode("utf-8")
 
 
+#: Header names by environ key ("HTTP_X_FORWARDED_HOST" -> "x-forwarded-host"): the
+#: same few dozen keys come on every request, and a lookup is cheaper than
+#: rebuilding the name. Bounded, as clients choose header names.
+_HEADER_NAMES: dict[str, str] = {}
+#: Environ keys that are not header fields (CGI variables, ``wsgi.*``, server
+#: extras), learnt as they are met: one C-level set difference then leaves only
+#: the header keys, instead of testing every key of the environ in Python.
+_NOT_HEADERS: set[str] = {"CONTENT_TYPE", "CONTENT_LENGTH"}  # read apart, below
+_MAX_NAMES = 1024
+
+
+def _environ_headers(environ: WSGIEnvironment) -> dict[str, str] | list[tuple[str, str]]:
+    """The request's header fields from the environ's ``HTTP_*`` and ``CONTENT_*`` keys.
+
+    A dict, or a list of pairs in the odd case of two keys naming one field (for
+    ``AuthRequest`` to merge as it always does).
+    """
+    names = _HEADER_NAMES
+    pairs: list[tuple[str, str]] = []
+    for key in environ.keys() - _NOT_HEADERS:
+        name = names.get(key)
+        if name is None:
+            if not key.startswith("HTTP_"):
+                if len(_NOT_HEADERS) < _MAX_NAMES:
+                    _NOT_HEADERS.add(key)
+                continue
+            name = key[5:].replace("_", "-").lower()
+            if len(names) < _MAX_NAMES:
+                names[key] = name
+        pairs.append((name, environ[key]))
+    for key, name in (("CONTENT_TYPE", "content-type"), ("CONTENT_LENGTH", "content-length")):
+        value = environ.get(key)
+        if value:
+            pairs.append((name, value))
+    headers = dict(pairs)
+    return headers if len(headers) == len(pairs) else pairs
+
+
 def auth_request_from_environ(environ: WSGIEnvironment) -> AuthRequest:
     """The ``AuthRequest`` of a WSGI request, with the raw path when the server kept it.
 
@@ -91,16 +131,7 @@ def auth_request_from_environ(environ: WSGIEnvironment) -> AuthRequest:
     Returns:
         The request as the core reads it.
     """
-    headers = [
-        (key[5:].replace("_", "-").lower(), value)
-        for key, value in environ.items()
-        if key.startswith("HTTP_")
-    ]
-    headers += [
-        (key.replace("_", "-").lower(), environ[key])
-        for key in ("CONTENT_TYPE", "CONTENT_LENGTH")
-        if environ.get(key)
-    ]
+    headers = _environ_headers(environ)
     scheme = environ.get("wsgi.url_scheme", "http")
     host = environ.get("HTTP_HOST")
     if not host:
@@ -116,7 +147,10 @@ def auth_request_from_environ(environ: WSGIEnvironment) -> AuthRequest:
         if environ.get("QUERY_STRING"):
             target = f"{target}?{environ['QUERY_STRING']}"
     method = environ.get("REQUEST_METHOD", "GET")
-    return AuthRequest(method, f"{scheme}://{host}{request_target(target)}", headers)
+    url = f"{scheme}://{host}{request_target(target)}"
+    if isinstance(headers, dict):
+        return request_with_headers(method, url, headers)
+    return AuthRequest(method, url, headers)
 
 
 class ClerkWSGIMiddleware:

@@ -22,6 +22,7 @@ __all__ = [
     "parse_cookie_header",
     "remember_cookie_header",
     "remembered_cookies",
+    "request_with_headers",
 ]
 
 HeadersInput = Mapping[str, str] | Iterable[tuple[str, str]]
@@ -207,3 +208,26 @@ class AuthRequest:
 
     def __repr__(self) -> str:
         return f"AuthRequest({self.method!r}, {self.url!r})"
+
+
+def request_with_headers(method: str, url: str, headers: dict[str, str]) -> AuthRequest:
+    """An ``AuthRequest`` over a header dict an adapter built for this request.
+
+    Adapters call this with the names already in lower case, so ``AuthRequest``
+    does not copy and re-check what they just built; the dict is taken over, not
+    copied. Names not all in lower case go through the general constructor.
+
+    Args:
+        method: The HTTP method.
+        url: The absolute request URL (path still percent-encoded).
+        headers: Each field once, by name; the caller must not change it afterwards.
+    """
+    if not _all_lower(headers):
+        return AuthRequest(method, url, list(headers.items()))
+    request = AuthRequest.__new__(AuthRequest)
+    request.method = method.upper()
+    request.url = url
+    request.headers = headers
+    request._url = None
+    request._cookies = None
+    return request
