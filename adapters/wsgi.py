@@ -36,7 +36,6 @@ from clerk_middleware.core import (
     MalformedPathError,
     authenticate_request,
 )
-
 from clerk_middleware.core._request import request_with_headers
 
 from ._common import (
