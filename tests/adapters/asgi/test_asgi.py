@@ -88,3 +88,26 @@ def test_bad_configuration_fails_at_construction() -> None:
 def test_auth_request_from_scope(scope: dict[str, object], url: str) -> None:
     full: Scope = {"type": "http", "method": "GET", "path": "/", "headers": [], **scope}
     assert auth_request_from_scope(full).url == url
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [(b"cookie", b"a=1"), (b"host", b"a.test"), (b"cookie", b"b=2")],
+        ((b"cookie", b"a=1"), (b"host", b"a.test"), (b"Cookie", b"b=2")),
+    ],
+)
+def test_repeated_header_fields_are_joined(headers: object) -> None:
+    scope: Scope = {"type": "http", "method": "GET", "path": "/", "headers": headers}
+    request = auth_request_from_scope(scope)
+    assert request.header("cookie") == "a=1; b=2"
+    assert request.cookies == {"a": "1", "b": "2"}
+    assert request.url == "http://a.test/"
+
+
+def test_headers_may_be_any_iterable_of_pairs() -> None:
+    pairs = [(b"host", b"a.test"), (b"x-forwarded-proto", b"https"), (b"x-a", b"\xe9")]
+    scope: Scope = {"type": "http", "method": "GET", "path": "/", "headers": iter(pairs)}
+    request = auth_request_from_scope(scope)
+    assert request.url == "http://a.test/"
+    assert request.headers == {"host": "a.test", "x-forwarded-proto": "https", "x-a": "\u00e9"}

@@ -144,3 +144,31 @@ def test_real_server_keeps_the_raw_path(real_server: str, issuer: TestIssuer) ->
     headers = {**matrix.request_headers(issuer, "signed-out", "page"), "host": "app.test"}
     with httpx.Client(base_url=real_server) as client:
         assert client.get("/matcher/%E0%A4", headers=headers).status_code == 400
+
+
+def test_every_header_field_of_the_environ_is_read_and_nothing_else() -> None:
+    from clerk_middleware.adapters import wsgi
+
+    request = auth_request_from_environ(environ(
+        HTTP_X_FORWARDED_HOST="p.test", HTTP_CONTENT_TYPE="a/b", CONTENT_TYPE="c/d",
+        CONTENT_LENGTH="", REMOTE_ADDR="10.0.0.1", **{"gunicorn.socket": "s", "HTTP_A_B": "1"}))
+    assert request.header("x-forwarded-host") == "p.test"
+    assert request.header("a-b") == "1"
+    # Two keys naming one field are joined, as repeated fields are.
+    assert request.header("content-type") == "a/b, c/d"
+    assert "content-length" not in request.headers
+    assert not any(name.startswith(("remote", "gunicorn", "wsgi")) for name in request.headers)
+    # Server variables met once are remembered as "not a header" and stay out.
+    again = auth_request_from_environ(environ(REMOTE_ADDR="10.0.0.2", HTTP_REMOTE_ADDR="x"))
+    assert again.header("remote-addr") == "x"
+    assert "REMOTE_ADDR" in wsgi._NOT_HEADERS
+
+
+def test_header_names_chosen_by_clients_are_read_past_the_memo_bound() -> None:
+    from clerk_middleware.adapters import wsgi
+
+    fields = {f"HTTP_X_N{n}": str(n) for n in range(wsgi._MAX_NAMES + 200)}
+    request = auth_request_from_environ(environ(**fields))
+    assert request.header(f"x-n{wsgi._MAX_NAMES + 199}") == str(wsgi._MAX_NAMES + 199)
+    assert len([name for name in request.headers if name.startswith("x-n")]) == len(fields)
+    assert len(wsgi._HEADER_NAMES) <= wsgi._MAX_NAMES
