@@ -281,6 +281,8 @@ def _is_number(value: Any) -> bool:
 
 def js_date_ms(seconds: float) -> float:
     """Milliseconds of ``new Date(0).setUTCSeconds(seconds)``: truncated, NaN beyond JS's range."""
+    if type(seconds) is int and -8_640_000_000_000 <= seconds <= 8_640_000_000_000:
+        return seconds * 1000  # the usual claim: exact, so the same number as below
     try:
         value = float(seconds)
     except OverflowError:  # an integer too large for a double
