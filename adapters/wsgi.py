@@ -148,7 +148,7 @@ def auth_request_from_environ(environ: WSGIEnvironment) -> AuthRequest:
     method = environ.get("REQUEST_METHOD", "GET")
     url = f"{scheme}://{host}{request_target(target)}"
     if isinstance(headers, dict):
-        return request_with_headers(method, url, headers)
+        return request_with_headers(method, url, headers, lower_case=True)
     return AuthRequest(method, url, headers)
 
 
@@ -198,6 +198,8 @@ class ClerkWSGIMiddleware:
             return answer(exc)
         finally:
             reset_context(token)
+        if type(body) is list or type(body) is tuple:
+            return body  # already produced: no app code runs while it is sent
         return _BoundBody(body, context, answer)
 
     def _run(
