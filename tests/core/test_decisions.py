@@ -102,7 +102,7 @@ def test_only_instances_whose_decisions_fit_the_key_have_a_memo(
     assert issuer.options().decision_memo is None  # development: the clock picks cookies
     satellite = prod_issuer.options(is_satellite=True, domain="sat.example.com")
     assert satellite.decision_memo is None
-    sync = OrganizationSyncOptions(organization_patterns=["/orgs/:slug"])
+    sync = OrganizationSyncOptions(organization_patterns=("/orgs/:slug",))
     assert prod_issuer.options(organization_sync_options=sync).decision_memo is None
     assert prod_issuer.options(issuer=lambda iss: True).decision_memo is None
     # Every options object has its own: a decision never crosses configurations.
@@ -224,7 +224,7 @@ def test_each_hit_gets_its_own_claims(prod_issuer: TestIssuer) -> None:
         assert state.claims is not None
         assert (state.claims["sub"], state.claims["o"]["rol"]) == ("user_2abc", "admin")
         state.claims["sub"] = "user_evil"  # type: ignore[index]
-        state.claims["o"]["rol"] = "owner"  # type: ignore[index]
+        state.claims["o"]["rol"] = "owner"
 
 
 def test_signed_out_and_handshake_answers_are_never_remembered(prod_issuer: TestIssuer) -> None:
