@@ -294,10 +294,30 @@ class _Flow:
         self._facts_key = (
             None if self.development else (options.cookie_suffix, options.original_frontend_api)
         )
+        self._cookie_memo: CookieMemo | None = None
+        self.cookies: Mapping[str, str] = {}
+        self._facts: _CookieFacts | None = None
+        self.session_token_in_cookie: str | None = None
+        self.refresh_token_in_cookie: str | None = None
+        self.client_uat: int | float = 0
+        self.loop_counter: float = 0
+        self.dev_browser_token: str | None = None
+        self.handshake_token: str | None = None
+        self.handshake_nonce: str | None = None
+        # A token in the Authorization header decides alone, and the cookies are
+        # read only if it fails (``_header_flow``): Clerk branches on the header
+        # before anything reads a cookie.
+        if not self.token_in_header:
+            self._read_cookies()
+
+    def _read_cookies(self) -> None:
+        """Parse the ``Cookie`` header (or reuse a remembered parse) and set the cookie facts."""
+        if self._facts is not None:
+            return
         memo = self._cookie_memo = remembered_cookies(self._cookie_header)
         facts: _CookieFacts | None = None
         if memo is not None:
-            self.cookies: Mapping[str, str] = memo.cookies
+            self.cookies = memo.cookies
             if self._facts_key is not None:
                 facts = memo.derived.get(self._facts_key)
         else:
@@ -813,12 +833,14 @@ class _Flow:
         try:
             jwt = _decode(token)
         except TokenVerificationError as error:
+            self._read_cookies()  # refresh and handshake decisions read them
             return (yield from self.handle_error(error, "header"))
         if is_machine_jwt(jwt) or has_non_session_category(jwt):
             return RequestState.signed_out("token-type-mismatch", "")
         try:
             claims = yield from self.verify(jwt)
         except TokenVerificationError as error:
+            self._read_cookies()
             return (yield from self.handle_error(error, "header"))
         self._remember_decision(token)
         return RequestState.signed_in(claims, token)
