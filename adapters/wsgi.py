@@ -148,7 +148,7 @@ def auth_request_from_environ(environ: WSGIEnvironment) -> AuthRequest:
     method = environ.get("REQUEST_METHOD", "GET")
     url = f"{scheme}://{host}{request_target(target)}"
     if isinstance(headers, dict):
-        return request_with_headers(method, url, headers, lower_case=True)
+        return request_with_headers(method, url, headers)
     return AuthRequest(method, url, headers)
 
 

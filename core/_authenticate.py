@@ -191,6 +191,25 @@ def _strip_schemes(text: str) -> str:
     return _SCHEME_PREFIX.sub("", text)
 
 
+def _now_ms(options: ClerkOptions) -> int:
+    """The options' clock in whole milliseconds, as the flow compares claims with it."""
+    return math.floor(options.clock() * 1000)
+
+
+def _skew_ms(skew: float) -> float:
+    """Clerk's default skew (5 s) stands in for a non-finite one."""
+    return skew if math.isfinite(skew) else 5000
+
+
+def _may_carry_clerk_params(url: str) -> bool:
+    """False when no ``__clerk...`` query parameter can be present in ``url``.
+
+    Every parameter the flow reads starts with "__clerk"; without that text (or
+    a tab or newline the URL parser would drop) none can be present.
+    """
+    return "__clerk" in url or "\t" in url or "\n" in url or "\r" in url
+
+
 def _header_token(value: str | None) -> str | None:
     """Clerk's Authorization parsing: ``value.split(" ", 2)``."""
     if not value:
@@ -264,16 +283,13 @@ class _Flow:
         # Where a signed-in decision of this request is remembered (see _shortcut).
         self.memo_key = memo_key
         self.method = request.method
-        self.now_ms = math.floor(options.clock() * 1000)
+        self.now_ms = _now_ms(options)
         # The full URL is parsed only when a handshake, a redirect or org sync
         # needs it (``clerk_url``); the origin and the query's Clerk parameters
         # are all a signed-in request looks at.
         self._clerk_url: Url | None = None
         self.clerk_origin = self._derive_origin()
-        url = request.url
-        # Every query parameter the flow reads starts with "__clerk"; without that
-        # text (or a tab or newline the parser would drop) none can be present.
-        self._url_may_have_params = "__clerk" in url or "\t" in url or "\n" in url or "\r" in url
+        self._url_may_have_params = _may_carry_clerk_params(request.url)
         self.development = options.parsed_key.instance_type == "development"
         header = request.headers.get
         self.token_in_header = _header_token(header("authorization"))
@@ -490,7 +506,7 @@ class _Flow:
         if key is None:
             key = yield from self._resolve_key(jwt)
         skew = options.clock_skew_in_ms if clock_skew_in_ms is None else clock_skew_in_ms
-        skew = skew if math.isfinite(skew) else 5000
+        skew = _skew_ms(skew)
         authorized_parties = tuple(options.authorized_parties)
         # A token that verified under this very key needs only its claims
         # re-checked (typ, alg and the signature cannot have changed).
@@ -1028,7 +1044,7 @@ def _shortcut(request: AuthRequest, options: ClerkOptions) -> RequestState | Has
         The final state, a memo key, or None (decide in full, remember nothing).
     """
     url = request.url
-    if "__clerk" in url or "\t" in url or "\n" in url or "\r" in url:
+    if _may_carry_clerk_params(url):
         return None
     origin = fast_origin(url)
     if origin is None:
@@ -1038,7 +1054,7 @@ def _shortcut(request: AuthRequest, options: ClerkOptions) -> RequestState | Has
     if token:
         return (token,)  # the header flow reads nothing else (the URL parses)
     cookie = header("cookie", "")
-    if "__session" not in cookie and "__client_uat" not in cookie and "__clerk" not in cookie:
+    if SESSION not in cookie and CLIENT_UAT not in cookie and "__clerk" not in cookie:
         return _NO_SESSION
     if len(cookie) > DECISION_MAX_KEY_LENGTH:
         return None
@@ -1059,30 +1075,35 @@ def _remembered(memo: DecisionMemo, key: Hashable, options: ClerkOptions) -> Req
     key_now = options.public_key
     if key_now is None:
         key_now = backend_for(options).cached_key(_kid_of(entry.jwt))
-    skew = options.clock_skew_in_ms
     if key_now is not entry.key or not entry.still_valid(
-        math.floor(options.clock() * 1000),
-        skew if math.isfinite(skew) else 5000,
-        options.authorized_parties,
+        _now_ms(options), _skew_ms(options.clock_skew_in_ms), options.authorized_parties
     ):
         return None
     return RequestState.signed_in(entry.claims(), token)
 
 
-def _from_memo(
-    request: AuthRequest, options: ClerkOptions
-) -> tuple[RequestState | None, Hashable | None]:
-    """The decision if it is known without the flow, and the key to remember it under."""
+def _begin(request: AuthRequest, options: ClerkOptions) -> Flow | RequestState:
+    """The decision, where it is known without the flow; else the flow that will make it.
+
+    Both drivers start here: the anonymous rule and the decision memo first
+    (``_shortcut``, ``_remembered``), then ``start_flow`` with the key under
+    which a signed-in answer will be remembered.
+    """
     memo = options.decision_memo
-    if memo is None:
-        return None, None
-    try:
-        found = _shortcut(request, options)
-        if found is None or isinstance(found, RequestState):
-            return found, None
-        return _remembered(memo, found, options), found
-    except Exception:  # only a shortcut: the full flow decides (and reports)
-        return None, None
+    key: Hashable | None = None
+    if memo is not None:
+        try:
+            found = _shortcut(request, options)
+            if isinstance(found, RequestState):
+                return found
+            if found is not None:
+                remembered = _remembered(memo, found, options)
+                if remembered is not None:
+                    return remembered
+                key = found
+        except Exception:  # only a shortcut: the full flow decides (and reports)
+            key = None
+    return start_flow(request, options, key)
 
 
 def run_flow_sync(flow: Flow, perform: Any) -> RequestState:
@@ -1156,10 +1177,7 @@ def authenticate_request(request: AuthRequest, options: ClerkOptions) -> Request
         The request state. Nothing raised for any request input: malformed
         tokens, cookies or headers resolve to a signed-out state with a reason.
     """
-    remembered, memo_key = _from_memo(request, options)
-    if remembered is not None:
-        return _debug(request, options, remembered)
-    flow = start_flow(request, options, memo_key)
+    flow = _begin(request, options)
     if isinstance(flow, RequestState):
         return _debug(request, options, flow)
 
@@ -1184,10 +1202,7 @@ async def authenticate_request_async(request: AuthRequest, options: ClerkOptions
     Returns:
         The request state; identical to what ``authenticate_request`` returns.
     """
-    remembered, memo_key = _from_memo(request, options)
-    if remembered is not None:
-        return _debug(request, options, remembered)
-    flow = start_flow(request, options, memo_key)
+    flow = _begin(request, options)
     if isinstance(flow, RequestState):
         return _debug(request, options, flow)
 

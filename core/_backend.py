@@ -918,8 +918,7 @@ class BackendApi:
 
     def _plan(self, kid: str | None) -> _Lead | _Follow | None:
         """Lead a fetch, follow the one in flight, or (None) answer from the cache."""
-        # Lock-free fast path: the cache is an immutable value swapped whole.
-        if not self._has_secret or not self.policy.should_fetch(self._keys, kid, self.monotonic()):
+        if self._answers_from_cache(kid):
             return None
         with self._lock:
             now = self.monotonic()
@@ -932,6 +931,12 @@ class BackendApi:
             if self.policy.can_answer(cache, kid, now):
                 return None  # stale but usable: do not wait for the refetch
             return _Follow(self._flight)
+
+    def _answers_from_cache(self, kid: str | None) -> bool:
+        # Lock-free: the cache is an immutable value swapped whole.
+        return not self._has_secret or not self.policy.should_fetch(
+            self._keys, kid, self.monotonic()
+        )
 
     def _land(
         self, flight: _Flight, outcome: Mapping[str, RSAPublicKey] | JwksFailure | None
@@ -973,7 +978,7 @@ class BackendApi:
         None when the policy wants a fetch first (or the answer is an error):
         then only ``get_key`` can say.
         """
-        if self._has_secret and self.policy.should_fetch(self._keys, kid, self.monotonic()):
+        if not self._answers_from_cache(kid):
             return None
         try:
             return self._answer(kid)

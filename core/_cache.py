@@ -176,8 +176,6 @@ def _ms_or(payload: dict[str, Any], name: str, absent: float) -> float:
     value = payload.get(name, ...)
     if value is ...:
         return absent
-    if type(value) is int and -8_640_000_000_000 <= value <= 8_640_000_000_000:
-        return value * 1000  # js_date_ms of the usual claim: exact, so the same number
     if isinstance(value, int | float) and not isinstance(value, bool):
         return js_date_ms(value)
     return math.nan  # never passes a comparison: the full check decides

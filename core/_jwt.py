@@ -362,36 +362,48 @@ def verify_claims(
             "token-expired",
             f"JWT is expired. Expiry date: {js_utc_string(exp_ms)}, Current date: {now_text}.",
         )
-    nbf = payload.get("nbf", ...)
-    if nbf is not ...:
-        if not _is_number(nbf):
-            raise TokenVerificationError(
-                "token-verification-failed",
-                f"Invalid JWT not before date claim (nbf) {js_stringify(nbf)}. Expected number.",
-                ENSURE_CLERK_JWT,
-            )
-        nbf_ms = js_date_ms(nbf)
-        if nbf_ms > now_ms + clock_skew_in_ms or (math.isnan(nbf_ms) and nbf > 0):
-            raise TokenVerificationError(
-                "token-not-active-yet",
-                "JWT cannot be used prior to not before date claim (nbf). "
-                f"Not before date: {js_utc_string(nbf_ms)}; Current date: {js_utc_string(now_ms)};",
-            )
-    iat = payload.get("iat", ...)
-    if iat is not ...:
-        if not _is_number(iat):
-            raise TokenVerificationError(
-                "token-verification-failed",
-                f"Invalid JWT issued at date claim (iat) {js_stringify(iat)}. Expected number.",
-                ENSURE_CLERK_JWT,
-            )
-        iat_ms = js_date_ms(iat)
-        if iat_ms > now_ms + clock_skew_in_ms or (math.isnan(iat_ms) and iat > 0):
-            raise TokenVerificationError(
-                "token-iat-in-the-future",
-                "JWT issued at date claim (iat) is in the future. "
-                f"Issued at date: {js_utc_string(iat_ms)}; Current date: {js_utc_string(now_ms)};",
-            )
+    for claim in _NOT_AFTER_NOW:
+        _check_not_after_now(payload, claim, now_ms=now_ms, skew=clock_skew_in_ms)
+
+
+#: The optional time claims that must not lie in the future: (claim, what
+#: Clerk calls it, reason, the start of Clerk's message), in Clerk's order.
+_NOT_AFTER_NOW = (
+    (
+        "nbf",
+        "not before date claim",
+        "token-not-active-yet",
+        "JWT cannot be used prior to not before date claim (nbf). Not before date",
+    ),
+    (
+        "iat",
+        "issued at date claim",
+        "token-iat-in-the-future",
+        "JWT issued at date claim (iat) is in the future. Issued at date",
+    ),
+)
+
+
+def _check_not_after_now(
+    payload: dict[str, Any], claim: tuple[str, str, str, str], *, now_ms: float, skew: float
+) -> None:
+    """Clerk's ``nbf``/``iat`` check: optional, a number, not later than now plus the skew."""
+    name, description, reason, problem = claim
+    value = payload.get(name, ...)
+    if value is ...:
+        return
+    if not _is_number(value):
+        raise TokenVerificationError(
+            "token-verification-failed",
+            f"Invalid JWT {description} ({name}) {js_stringify(value)}. Expected number.",
+            ENSURE_CLERK_JWT,
+        )
+    ms = js_date_ms(value)
+    if ms > now_ms + skew or (math.isnan(ms) and value > 0):
+        raise TokenVerificationError(
+            reason,
+            f"{problem}: {js_utc_string(ms)}; Current date: {js_utc_string(now_ms)};",
+        )
 
 
 def _check_audience(aud: Any, audiences: Sequence[str]) -> None:

@@ -210,9 +210,7 @@ class AuthRequest:
         return f"AuthRequest({self.method!r}, {self.url!r})"
 
 
-def request_with_headers(
-    method: str, url: str, headers: dict[str, str], *, lower_case: bool = False
-) -> AuthRequest:
+def request_with_headers(method: str, url: str, headers: dict[str, str]) -> AuthRequest:
     """An ``AuthRequest`` over a header dict an adapter built for this request.
 
     Adapters call this with the names already in lower case, so ``AuthRequest``
@@ -223,9 +221,8 @@ def request_with_headers(
         method: The HTTP method.
         url: The absolute request URL (path still percent-encoded).
         headers: Each field once, by name; the caller must not change it afterwards.
-        lower_case: The caller made every name lower case itself (nothing to check).
     """
-    if not lower_case and not _all_lower(headers):
+    if not _all_lower(headers):
         return AuthRequest(method, url, list(headers.items()))
     request = AuthRequest.__new__(AuthRequest)
     request.method = method.upper()

@@ -36,6 +36,7 @@ from clerk_middleware.core._jwt import DecodedJwt, decode_jwt
 from clerk_middleware.testing import OrgClaims, TestIssuer
 
 from ..conftest import NOW
+from ._support import Clock, Jwks, clear_caches
 
 URL = "https://app.example.com/dashboard"
 APP = "https://app.example.com"
@@ -43,26 +44,11 @@ API = {"sec-fetch-dest": "empty", "accept": "application/json"}
 PAGE = {"sec-fetch-dest": "document", "accept": "text/html"}
 
 
-class Clock:
-    """A clock the test moves."""
-
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(autouse=True)
 def _cold_caches() -> Iterator[None]:
     clear_caches()
     yield
     clear_caches()
-
-
-def clear_caches() -> None:
-    verified_tokens.clear()
-    _request._cookie_memo.clear()
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -248,19 +234,6 @@ def test_an_entry_counts_only_for_the_key_object_that_verified_it(
     again = prod_issuer.options()  # equal PEM, another key object
     assert again.public_key is not None
     assert verified_tokens.lookup(token, again.public_key) is None
-
-
-class Jwks:
-    """A Backend API that serves one issuer's JWKS; ``serve`` swaps the issuer."""
-
-    def __init__(self, issuer: TestIssuer) -> None:
-        self.issuer = issuer
-
-    def serve(self, issuer: TestIssuer) -> None:
-        self.issuer = issuer
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=self.issuer.jwks())
 
 
 @pytest.fixture

@@ -23,16 +23,16 @@ from clerk_middleware.core import (
     ClerkOptions,
     OrganizationSyncOptions,
     RequestState,
-    _request,
     authenticate_request,
     authenticate_request_async,
 )
-from clerk_middleware.core._authenticate import run_flow_sync, start_flow
+from clerk_middleware.core._authenticate import _shortcut, run_flow_sync, start_flow
 from clerk_middleware.core._backend import backend_for, configure_backend, reset_backends
 from clerk_middleware.core._cache import DECISION_ENTRIES, DecisionMemo, verified_tokens
 from clerk_middleware.testing import OrgClaims, TestIssuer
 
 from ..conftest import NOW
+from ._support import Clock, Jwks, clear_caches
 
 APP = "https://app.example.com"
 URL = f"{APP}/dashboard?tab=1"
@@ -40,24 +40,12 @@ PAGE = {"sec-fetch-dest": "document", "accept": "text/html", "host": "app.exampl
 API = {"sec-fetch-dest": "empty", "accept": "application/json", "host": "app.example.com"}
 
 
-class Clock:
-    """A clock the test moves."""
-
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(autouse=True)
 def _cold() -> Iterator[None]:
-    verified_tokens.clear()
-    _request._cookie_memo.clear()
+    clear_caches()
     reset_backends()
     yield
-    verified_tokens.clear()
-    _request._cookie_memo.clear()
+    clear_caches()
     reset_backends()
 
 
@@ -180,6 +168,10 @@ def test_a_request_without_clerk_cookies_is_answered_without_the_flow(
     assert (state.status, state.reason) == (AuthStatus.SIGNED_OUT, "session-token-and-uat-missing")
     assert state == full(options, headers)
     assert len(memo_of(options)) == 0  # answered by rule, nothing remembered
+    # The flow builds a new state each time; the rule hands out one shared, immutable one.
+    other = {**API, "cookie": "theme=light"}
+    assert ours(options, other) is state
+    assert full(options, other) is not state
 
 
 # --- the decision memo: what it remembers ---------------------------------------------------------
@@ -314,25 +306,17 @@ def test_forgetting_verified_tokens_forgets_the_decisions_made_from_them(
     options = prod_issuer.options()
     headers = {**API, "cookie": cookies(prod_issuer.session_token())}
     assert ours(options, headers).is_signed_in
-    key = ("",)  # any key: after clear() none may be answered
+    key = _shortcut(AuthRequest("GET", URL, headers), options)
     memo = memo_of(options)
     assert len(memo) == 1
+    assert memo.get(key) is not None
     verified_tokens.clear()
     assert memo.get(key) is None
     found = [memo.get(k) for k in memo._entries]
     assert found == [None]
-
-
-class Jwks:
-    """A JWKS endpoint whose key set the test swaps."""
-
-    def __init__(self, issuer: TestIssuer) -> None:
-        self.issuer = issuer
-        self.fetches = 0
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        self.fetches += 1
-        return httpx.Response(200, json=self.issuer.jwks())
+    # The next request is decided in full (verified again) and remembered anew.
+    assert ours(options, headers).is_signed_in
+    assert key in [k for k in memo._entries if memo.get(k) is not None]
 
 
 def test_a_rotated_jwks_key_is_never_answered_from_a_remembered_decision() -> None:
@@ -348,7 +332,7 @@ def test_a_rotated_jwks_key_is_never_answered_from_a_remembered_decision() -> No
     assert jwks.fetches == 1
     # The instance rotates its key under the same kid. Once the key set is stale
     # (5 minutes) the next request must refetch and fail, not answer from memory.
-    jwks.issuer = TestIssuer("clerk.example.com", production=True, clock=clock, kid=issuer.kid)
+    jwks.serve(TestIssuer("clerk.example.com", production=True, clock=clock, kid=issuer.kid))
     clock.now = NOW + 301
     state = authenticate_request(AuthRequest("GET", URL, headers), options)
     assert (state.status, state.reason) == (AuthStatus.SIGNED_OUT, "token-invalid-signature")
