@@ -36,7 +36,7 @@ from clerk_middleware.core import (
     ClerkOptions,
     authenticate_request_async,
 )
-from clerk_middleware.core._request import request_with_headers
+from clerk_middleware.core._request import header_fields, request_with_headers
 
 from ._common import (
     CONTEXT_KEY,
@@ -85,21 +85,6 @@ RequestT = TypeVar("RequestT")
 ASGIHandler = Callable[[ClerkAuth, RequestT], Awaitable[ASGIApp | None] | ASGIApp | None]
 
 
-def _decoded_headers(raw: Any) -> dict[str, str] | list[tuple[str, str]]:
-    """The scope's ``(name, value)`` byte pairs as text (latin-1, as HTTP carries them).
-
-    A dict when every name comes once (the usual case, and what ``AuthRequest``
-    would build from the pairs anyway); otherwise the pairs, for ``AuthRequest``
-    to merge repeated fields as it always does.
-    """
-    if not isinstance(raw, list | tuple):  # any iterable of pairs is allowed: read it once
-        raw = list(raw)
-    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw}
-    if len(headers) == len(raw):
-        return headers
-    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
-
-
 def auth_request_from_scope(scope: Scope) -> AuthRequest:
     """The ``AuthRequest`` of an HTTP scope, with the raw path (``raw_path``) when given.
 
@@ -109,11 +94,10 @@ def auth_request_from_scope(scope: Scope) -> AuthRequest:
     Returns:
         The request as the core reads it.
     """
-    headers = _decoded_headers(scope.get("headers", ()))
-    if isinstance(headers, dict):
-        host = headers.get("host")
-    else:
-        host = next((value for name, value in headers if name == "host"), None)
+    headers = header_fields(
+        [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())]
+    )
+    host = headers.get("host")
     if host is None:
         server_host, port = scope.get("server") or ("localhost", None)
         host = server_host if port in (None, 80, 443) else f"{server_host}:{port}"
@@ -127,10 +111,7 @@ def auth_request_from_scope(scope: Scope) -> AuthRequest:
     query = scope.get("query_string", b"").decode("latin-1")
     target = request_target(f"{path}?{query}" if query else path)
     url = f"{scope.get('scheme', 'http')}://{host}{target}"
-    method = scope.get("method", "GET")
-    if isinstance(headers, dict):
-        return request_with_headers(method, url, headers)
-    return AuthRequest(method, url, headers)
+    return request_with_headers(scope.get("method", "GET"), url, headers)
 
 
 class _LazyAuth:

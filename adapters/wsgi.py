@@ -36,7 +36,7 @@ from clerk_middleware.core import (
     MalformedPathError,
     authenticate_request,
 )
-from clerk_middleware.core._request import request_with_headers
+from clerk_middleware.core._request import header_fields, request_with_headers
 
 from ._common import (
     CONTEXT_KEY,
@@ -94,12 +94,8 @@ _NOT_HEADERS: set[str] = {"CONTENT_TYPE", "CONTENT_LENGTH"}  # read apart, below
 _MAX_NAMES = 1024
 
 
-def _environ_headers(environ: WSGIEnvironment) -> dict[str, str] | list[tuple[str, str]]:
-    """The request's header fields from the environ's ``HTTP_*`` and ``CONTENT_*`` keys.
-
-    A dict, or a list of pairs in the odd case of two keys naming one field (for
-    ``AuthRequest`` to merge as it always does).
-    """
+def _environ_headers(environ: WSGIEnvironment) -> dict[str, str]:
+    """The request's header fields from the environ's ``HTTP_*`` and ``CONTENT_*`` keys."""
     names = _HEADER_NAMES
     pairs: list[tuple[str, str]] = []
     for key in environ.keys() - _NOT_HEADERS:
@@ -117,8 +113,7 @@ def _environ_headers(environ: WSGIEnvironment) -> dict[str, str] | list[tuple[st
         value = environ.get(key)
         if value:
             pairs.append((name, value))
-    headers = dict(pairs)
-    return headers if len(headers) == len(pairs) else pairs
+    return header_fields(pairs)
 
 
 def auth_request_from_environ(environ: WSGIEnvironment) -> AuthRequest:
@@ -146,10 +141,7 @@ def auth_request_from_environ(environ: WSGIEnvironment) -> AuthRequest:
         if environ.get("QUERY_STRING"):
             target = f"{target}?{environ['QUERY_STRING']}"
     method = environ.get("REQUEST_METHOD", "GET")
-    url = f"{scheme}://{host}{request_target(target)}"
-    if isinstance(headers, dict):
-        return request_with_headers(method, url, headers)
-    return AuthRequest(method, url, headers)
+    return request_with_headers(method, f"{scheme}://{host}{request_target(target)}", headers)
 
 
 class ClerkWSGIMiddleware:

@@ -19,6 +19,7 @@ __all__ = [
     "AuthRequest",
     "CookieMemo",
     "decode_uri_component",
+    "header_fields",
     "parse_cookie_header",
     "remember_cookie_header",
     "remembered_cookies",
@@ -146,6 +147,15 @@ def _all_lower(names: Mapping[str, str]) -> bool:
     return joined.lower() == joined
 
 
+def header_fields(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Header fields by lower-case name; repeated fields joined (``Cookie`` with ``"; "``)."""
+    fields = dict(pairs)
+    # Adapters pass lower-case names without repeats; then dict() was the whole job.
+    if len(fields) != len(pairs) or not _all_lower(fields):
+        fields = _merge_headers(pairs)
+    return fields
+
+
 class AuthRequest:
     """The parts of an HTTP request that authentication looks at.
 
@@ -167,11 +177,7 @@ class AuthRequest:
         self.method = method.upper()
         self.url = url
         pairs = list(headers.items() if isinstance(headers, Mapping) else headers)
-        merged: dict[str, str] = dict(pairs)
-        # Adapters pass lower-case names without repeats; then dict() was the whole job.
-        if len(merged) != len(pairs) or not _all_lower(merged):
-            merged = _merge_headers(pairs)
-        self.headers: dict[str, str] = merged
+        self.headers: dict[str, str] = header_fields(pairs)
         self._url: Url | None = None
         self._cookies: dict[str, str] | None = None
 
@@ -210,24 +216,21 @@ class AuthRequest:
         return f"AuthRequest({self.method!r}, {self.url!r})"
 
 
-def request_with_headers(method: str, url: str, headers: dict[str, str]) -> AuthRequest:
-    """An ``AuthRequest`` over a header dict an adapter built for this request.
+def request_with_headers(method: str, url: str, fields: dict[str, str]) -> AuthRequest:
+    """An ``AuthRequest`` over the ``header_fields`` an adapter built for this request.
 
-    Adapters call this with the names already in lower case, so ``AuthRequest``
-    does not copy and re-check what they just built; the dict is taken over, not
-    copied. Names not all in lower case go through the general constructor.
+    The dict is taken over, not copied or checked again: the caller must not
+    change it afterwards.
 
     Args:
         method: The HTTP method.
         url: The absolute request URL (path still percent-encoded).
-        headers: Each field once, by name; the caller must not change it afterwards.
+        fields: What ``header_fields`` returned.
     """
-    if not _all_lower(headers):
-        return AuthRequest(method, url, list(headers.items()))
     request = AuthRequest.__new__(AuthRequest)
     request.method = method.upper()
     request.url = url
-    request.headers = headers
+    request.headers = fields
     request._url = None
     request._cookies = None
     return request
