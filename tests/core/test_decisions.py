@@ -354,3 +354,21 @@ def test_a_header_longer_than_the_limit_is_decided_in_full_every_time(
     headers = {**API, "cookie": cookies(prod_issuer.session_token(), extra="pad=" + "x" * 9000)}
     assert ours(options, headers).is_signed_in
     assert len(memo_of(options)) == 0
+
+
+def test_a_jwks_key_counts_for_a_hit_only_while_it_is_answered_without_a_fetch() -> None:
+    clock = Clock()
+    issuer = TestIssuer("clerk.example.com", production=True, clock=clock)
+    options = issuer.options(networkless=False)
+    jwks = Jwks(issuer)
+    transport = httpx.MockTransport(jwks.handler)
+    backend = configure_backend(
+        options, transport=transport, async_transport=transport, monotonic=clock
+    )
+    assert backend.cached_key(issuer.kid) is None  # nothing loaded: only get_key can say
+    key = backend.get_key(issuer.kid)
+    assert backend.cached_key(issuer.kid) is key
+    assert backend.cached_key("ins_other") is None  # an unknown kid: no key to answer with
+    clock.now = NOW + 301  # past the 5-minute TTL: the policy wants a fetch first
+    assert backend.cached_key(issuer.kid) is None
+    assert jwks.fetches == 1  # and cached_key itself never fetched

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from typing import Any
 
 import pytest
 
 from clerk_middleware.core import AuthRequest, TokenVerificationError, authenticate_request
-from clerk_middleware.core._jwt import decode_jwt, js_stringify, js_utc_string, verify_claims
+from clerk_middleware.core._jwt import (
+    decode_jwt,
+    js_date_ms,
+    js_stringify,
+    js_utc_string,
+    verify_claims,
+)
 from clerk_middleware.testing import TestIssuer
 
 from ..conftest import NOW
@@ -252,3 +259,26 @@ def test_machine_tokens_and_foreign_categories_are_type_mismatches(issuer: TestI
         assert _header_state(issuer, token)[:2] == ("signed-out", "token-type-mismatch")
     ignored_cat = issuer.sign(issuer.session_claims(), header={"cat": "cl_I7d4PD111III"})
     assert _header_state(issuer, ignored_cat)[0] == "signed-in"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (1_790_000_000, 1_790_000_000_000),
+        (8_640_000_000_000, 8_640_000_000_000_000),  # JavaScript's last date
+        (-8_640_000_000_000, -8_640_000_000_000_000),
+        (8_640_000_000_001, None),  # one second past it: NaN, as new Date() gives
+        (-8_640_000_000_001, None),
+        (10**400, None),  # no double can hold it
+        (1_790_000_000.9, 1_790_000_000_000),  # truncated, not rounded
+        (True, 1000),  # JSON has no booleans here, but Python's bool is an int
+    ],
+)
+def test_js_date_ms_on_and_past_the_edges_of_javascript_dates(
+    seconds: float, expected: int | None
+) -> None:
+    ms = js_date_ms(seconds)
+    if expected is None:
+        assert math.isnan(ms)
+    else:
+        assert ms == expected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 from wsgiref.types import WSGIEnvironment
 
@@ -172,3 +173,26 @@ def test_header_names_chosen_by_clients_are_read_past_the_memo_bound() -> None:
     assert request.header(f"x-n{wsgi._MAX_NAMES + 199}") == str(wsgi._MAX_NAMES + 199)
     assert len([name for name in request.headers if name.startswith("x-n")]) == len(fields)
     assert len(wsgi._HEADER_NAMES) <= wsgi._MAX_NAMES
+
+
+def test_a_body_already_produced_goes_out_as_it_is_and_a_lazy_one_is_bound(
+    issuer: TestIssuer,
+) -> None:
+    body: list[bytes] = [b"ok"]
+
+    def listed(environ: WSGIEnvironment, start_response: Callable[..., object]) -> list[bytes]:
+        start_response("200 OK", [])
+        return body
+
+    def lazy(environ: WSGIEnvironment, start_response: Callable[..., object]) -> Iterator[bytes]:
+        start_response("200 OK", [])
+        yield f"auth={auth().user_id}".encode()
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        return None
+
+    settings = matrix.settings(issuer)
+    answered = clerk_middleware(**settings)(listed)(environ(), start_response)
+    assert answered is body  # no app code can run while a list is sent
+    chunks = clerk_middleware(**settings)(lazy)(environ(), start_response)
+    assert chunks is not None and list(chunks) == [b"auth=None"]  # auth() works inside
