@@ -293,7 +293,6 @@ class _Flow:
         self.development = options.parsed_key.instance_type == "development"
         header = request.headers.get
         self.token_in_header = _header_token(header("authorization"))
-        self.origin = header("origin") or None
         self.referrer = header("referer") or None
         self.sec_fetch_dest = header("sec-fetch-dest") or None
         self.accept = header("accept") or None
