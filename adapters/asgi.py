@@ -3,9 +3,12 @@
 ::
 
     from clerk_middleware.adapters.asgi import clerk_middleware
+    from clerk_middleware.core import create_route_matcher
+
+    is_admin = create_route_matcher(["/admin(.*)"])
 
     async def handler(auth, scope):        # a plain function works too
-        if scope["path"].startswith("/admin"):
+        if is_admin(auth.request):         # the path the app routes on
             auth.protect(role="org:admin")
 
     app = clerk_middleware(handler)(app)
@@ -34,9 +37,12 @@ from clerk_middleware.core import (
     Auth,
     AuthRequest,
     ClerkOptions,
+    MalformedPathError,
     authenticate_request_async,
 )
 from clerk_middleware.core._request import header_fields, request_with_headers
+from clerk_middleware.core._routes import asgi_route_path
+from clerk_middleware.core._url import is_valid_host
 
 from ._common import (
     CONTEXT_KEY,
@@ -88,30 +94,40 @@ ASGIHandler = Callable[[ClerkAuth, RequestT], Awaitable[ASGIApp | None] | ASGIAp
 def auth_request_from_scope(scope: Scope) -> AuthRequest:
     """The ``AuthRequest`` of an HTTP scope, with the raw path (``raw_path``) when given.
 
+    Its ``route_path`` is ``path`` below ``root_path`` (what the app routes on);
+    its URL keeps the raw target as sent, for Clerk's redirects.
+
     Args:
         scope: The ASGI HTTP scope.
 
     Returns:
         The request as the core reads it.
+
+    Raises:
+        MalformedPathError: The ``Host`` header is not a ``host[:port]`` (answer 400).
     """
     headers = header_fields(
         [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())]
     )
     host = headers.get("host")
-    if host is None:
+    if host:
+        if not is_valid_host(host):
+            raise MalformedPathError(host)
+    else:
         server_host, port = scope.get("server") or ("localhost", None)
         host = server_host if port in (None, 80, 443) else f"{server_host}:{port}"
+        if not is_valid_host(host):  # the server's own address: never the client's to break
+            host = "localhost"
     raw_path: bytes | None = scope.get("raw_path")
-    if raw_path:
-        path = raw_path.decode("latin-1")
-    else:
+    path = raw_path.decode("latin-1") if raw_path else ""
+    if not path.startswith("/"):  # absent, or an absolute-form target
         root, rest = scope.get("root_path", ""), scope.get("path", "/")
         full = rest if rest.startswith(root) else root + rest
         path = quote_path(full.encode("utf-8"))
     query = scope.get("query_string", b"").decode("latin-1")
     target = request_target(f"{path}?{query}" if query else path)
     url = f"{scope.get('scheme', 'http')}://{host}{target}"
-    return request_with_headers(scope.get("method", "GET"), url, headers)
+    return request_with_headers(scope.get("method", "GET"), url, headers, asgi_route_path(scope))
 
 
 class _LazyAuth:
@@ -201,7 +217,11 @@ class BaseClerkASGIMiddleware(Generic[RequestT]):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = auth_request_from_scope(scope)
+        try:
+            request = auth_request_from_scope(scope)
+        except MalformedPathError as exc:
+            await _send_answer(send, control_flow_answer(exc))
+            return
         state = await authenticate_request_async(request, self.options)
         handshake = handshake_answer(state)
         if handshake is not None:

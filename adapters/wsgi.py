@@ -3,7 +3,7 @@
 ::
 
     from clerk_middleware.adapters.wsgi import auth, clerk_middleware
-    from clerk_middleware.core._routes import create_route_matcher
+    from clerk_middleware.core import create_route_matcher
 
     is_protected = create_route_matcher(["/dashboard(.*)"])
 
@@ -37,6 +37,8 @@ from clerk_middleware.core import (
     authenticate_request,
 )
 from clerk_middleware.core._request import header_fields, request_with_headers
+from clerk_middleware.core._routes import wsgi_route_path
+from clerk_middleware.core._url import is_valid_host
 
 from ._common import (
     CONTEXT_KEY,
@@ -119,29 +121,43 @@ def _environ_headers(environ: WSGIEnvironment) -> dict[str, str]:
 def auth_request_from_environ(environ: WSGIEnvironment) -> AuthRequest:
     """The ``AuthRequest`` of a WSGI request, with the raw path when the server kept it.
 
+    Its ``route_path`` is ``PATH_INFO`` (what the app routes on); its URL keeps
+    the raw target as sent where the server kept it, for Clerk's redirects.
+
     Args:
         environ: The WSGI environ.
 
     Returns:
         The request as the core reads it.
+
+    Raises:
+        MalformedPathError: The ``Host`` header is not a ``host[:port]`` (answer 400).
     """
     headers = _environ_headers(environ)
     scheme = environ.get("wsgi.url_scheme", "http")
     host = environ.get("HTTP_HOST")
-    if not host:
+    if host:
+        if not is_valid_host(host):
+            raise MalformedPathError(host)
+    else:
         host = environ.get("SERVER_NAME", "localhost")
         port = environ.get("SERVER_PORT")
         if port and port != _DEFAULT_PORTS.get(scheme):
             host = f"{host}:{port}"
+        if not is_valid_host(host):  # the server's own name: never the client's to break
+            host = "localhost"
+    path_info = environ.get("PATH_INFO", "")
     # gunicorn's RAW_URI, mod_wsgi's and werkzeug's REQUEST_URI: path and query as sent.
     target = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
-    if not target.startswith("/"):
-        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-        target = quote_path(_wsgi_bytes(path))
-        if environ.get("QUERY_STRING"):
-            target = f"{target}?{environ['QUERY_STRING']}"
+    if not target.startswith("/"):  # absent, or an absolute-form target
+        target = quote_path(_wsgi_bytes(environ.get("SCRIPT_NAME", "") + path_info))
+    # werkzeug's test client sets REQUEST_URI without the query it passes apart.
+    query = environ.get("QUERY_STRING")
+    if query and "?" not in target:
+        target = f"{target}?{query}"
     method = environ.get("REQUEST_METHOD", "GET")
-    return request_with_headers(method, f"{scheme}://{host}{request_target(target)}", headers)
+    url = f"{scheme}://{host}{request_target(target)}"
+    return request_with_headers(method, url, headers, wsgi_route_path(path_info))
 
 
 class ClerkWSGIMiddleware:
@@ -162,7 +178,12 @@ class ClerkWSGIMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Handle one request (the WSGI protocol)."""
-        request = auth_request_from_environ(environ)
+        try:
+            request = auth_request_from_environ(environ)
+        except MalformedPathError as exc:
+            bad = control_flow_answer(exc)
+            start_response(bad.status_line, list(bad.headers))
+            return [bad.body]
         state = authenticate_request(request, self.options)
         handshake = handshake_answer(state)
         if handshake is not None:

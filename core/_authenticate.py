@@ -56,7 +56,7 @@ from ._request import (
 )
 from ._routes import match_params
 from ._state import AuthStatus, RequestState, legal_header_value
-from ._url import Url, fast_origin, is_opaque_origin_url, parse_url
+from ._url import Url, fast_origin, is_opaque_origin_url, is_valid_host, parse_url
 
 __all__ = [
     "authenticate_request",
@@ -244,8 +244,10 @@ def _forwarded_base(request: AuthRequest, options: ClerkOptions, origin: str) ->
     )
     if not host or not proto:
         return None
-    # Only web schemes are trusted from a header; anything else keeps the real URL.
-    if proto not in ("http", "https"):
+    # Only web schemes and well-formed hosts are trusted from a header; anything
+    # else keeps the real URL (a host such as "x/p" or "x?" would move text into
+    # the path or query).
+    if proto not in ("http", "https") or not is_valid_host(host):
         return None
     base = f"{proto}://{host}"
     return None if base == origin else base
@@ -261,12 +263,12 @@ def _derive_url(request: AuthRequest, options: ClerkOptions) -> Url:
     forwarded = _forwarded_base(request, options, url.origin)
     if forwarded is None:
         return url
+    # Clerk concatenates origin, path and query; resolving the path against the
+    # origin instead would read a path such as "//evil.example/x" as a new host.
     try:
-        base = parse_url(forwarded)
-        rebuilt = parse_url(url.path + ("" if url.query is None else "?" + url.query), base)
+        return parse_url(f"{forwarded}{url.path}{'' if url.query is None else '?' + url.query}")
     except (ValueError, UnicodeError):
         return url
-    return rebuilt
 
 
 # --- the flow -------------------------------------------------------------------------------

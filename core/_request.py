@@ -167,17 +167,30 @@ class AuthRequest:
             percent-encoded), e.g. ``"https://app.example.com/dashboard?tab=1"``.
         headers: A mapping or ``(name, value)`` pairs; names are case-insensitive.
             Repeated headers are joined with ``", "`` (``Cookie`` with ``"; "``).
+        route_path: The path the application's router routes this request on:
+            percent-decoded as the server decoded it, relative to where the app
+            is mounted (WSGI ``PATH_INFO``; ASGI ``path`` without ``root_path``).
+            Adapters set it; route matchers given this request match it instead
+            of the URL's path (see ``create_route_matcher``). None when unknown.
 
     The URL is parsed on first use (``parsed_url``), not here.
     """
 
-    __slots__ = ("_cookies", "_url", "headers", "method", "url")
+    __slots__ = ("_cookies", "_url", "headers", "method", "route_path", "url")
 
-    def __init__(self, method: str, url: str, headers: HeadersInput = ()) -> None:
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: HeadersInput = (),
+        *,
+        route_path: str | None = None,
+    ) -> None:
         self.method = method.upper()
         self.url = url
         pairs = list(headers.items() if isinstance(headers, Mapping) else headers)
         self.headers: dict[str, str] = header_fields(pairs)
+        self.route_path = route_path
         self._url: Url | None = None
         self._cookies: dict[str, str] | None = None
 
@@ -216,7 +229,9 @@ class AuthRequest:
         return f"AuthRequest({self.method!r}, {self.url!r})"
 
 
-def request_with_headers(method: str, url: str, fields: dict[str, str]) -> AuthRequest:
+def request_with_headers(
+    method: str, url: str, fields: dict[str, str], route_path: str | None = None
+) -> AuthRequest:
     """An ``AuthRequest`` over the ``header_fields`` an adapter built for this request.
 
     The dict is taken over, not copied or checked again: the caller must not
@@ -226,11 +241,13 @@ def request_with_headers(method: str, url: str, fields: dict[str, str]) -> AuthR
         method: The HTTP method.
         url: The absolute request URL (path still percent-encoded).
         fields: What ``header_fields`` returned.
+        route_path: The decoded path the app routes on (see ``AuthRequest``).
     """
     request = AuthRequest.__new__(AuthRequest)
     request.method = method.upper()
     request.url = url
     request.headers = fields
+    request.route_path = route_path
     request._url = None
     request._cookies = None
     return request

@@ -27,6 +27,13 @@ steps, all done once when the matcher is created:
 ``match_params`` reuses steps 1-3 with capturing groups kept: it is
 path-to-regexp's ``match`` as Clerk's organization sync calls it.
 
+What is matched differs from Clerk on purpose when the matcher is given a
+request rather than a string. In Next.js the matcher and the router read the
+same pathname; Python servers percent-decode the path (``%2F`` included) before
+the framework routes it, below the mount point. So a request is matched by its
+*route path* (``route_path_of``), the text its router reads, and a route path
+the two could read differently is refused (``MalformedPathError``, 400).
+
 Deliberate differences from Clerk, all decided when the matcher is created:
 
 * Two kinds of custom ``(...)`` groups that JavaScript accepts cannot be
@@ -48,9 +55,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
-from urllib.parse import quote
 
 from ._errors import ConfigurationError, MalformedPathError
+from ._request import AuthRequest
 from ._url import parse_url
 
 __all__ = [
@@ -58,8 +65,11 @@ __all__ = [
     "RoutePattern",
     "RoutePatterns",
     "RouteTarget",
+    "asgi_route_path",
     "create_route_matcher",
     "match_params",
+    "route_path_of",
+    "wsgi_route_path",
 ]
 
 
@@ -73,10 +83,10 @@ class _HasUrl(Protocol):
     def url(self) -> str: ...
 
 
-#: What a matcher is called with: a raw (still percent-encoded) URL path, or a
-#: request object with a ``.path`` (raw path) or ``.url`` (full URL) string.
-#: What a matcher accepts: a raw path, a WSGI environ or ASGI scope (their raw
-#: path is used), or an object with ``.scope``/``.environ``, ``.path`` or ``.url``.
+#: What a matcher accepts: a request (an adapter's ``auth.request``, a framework
+#: request, a WSGI environ or ASGI scope: the path its router routes on is
+#: matched), a raw URL path as a str (matched as Clerk matches it), or an object
+#: with a raw ``.path`` or a full ``.url`` string.
 RouteTarget = str | Mapping[str, Any] | _HasPath | _HasUrl | Any
 
 #: One route pattern: a path-to-regexp 6 string, a compiled regex (used as is,
@@ -194,45 +204,133 @@ def _normalise_path(path: str) -> str:
     return units
 
 
-def _raw_path_of_environ_or_scope(target: object) -> str | None:
-    """The raw path of a WSGI environ or ASGI scope, or of a request object holding one.
+# --------------------------------------------------------------------------
+# Route paths: what the application's router reads.
+# --------------------------------------------------------------------------
 
-    Framework request objects expose an already-decoded ``.path``; Clerk matches
-    the raw, still percent-encoded path, which these protocol dicts keep.
+# A decoded route path the matcher and a router could read differently: control
+# characters (the pattern regexes, like JavaScript's, stop "." at line breaks,
+# while Python routers' "$" matches before a final "\n"), U+FFFD (what servers
+# and werkzeug put for bytes that are not UTF-8, which Django re-escapes instead;
+# Clerk answers 400 for them too), and dot segments (some servers, proxies and
+# static-file handlers resolve them, routers do not). Browsers send none of these
+# in a path, so refusing them costs nothing.
+_UNREADABLE_ROUTE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\ufffd]|(?:^|/)\.\.?(?:/|\Z)")
+
+
+def wsgi_route_path(path_info: str) -> str:
+    """The path a WSGI app routes on: ``PATH_INFO`` decoded from bytes as UTF-8.
+
+    PEP 3333 gives ``PATH_INFO`` as latin-1 text, one character per byte;
+    werkzeug (Flask), like this function, decodes it as UTF-8 and replaces
+    invalid sequences with U+FFFD. ``SCRIPT_NAME`` (the mount) is not part of it.
+
+    Args:
+        path_info: The environ's ``PATH_INFO``.
+
+    Returns:
+        The decoded path.
     """
+    if path_info.isascii():
+        return path_info
+    try:
+        return path_info.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a transport that gave decoded text already
+        return path_info
+
+
+def asgi_route_path(scope: Mapping[str, Any]) -> str:
+    """The path an ASGI app routes on: ``path`` without the ``root_path`` it is mounted at.
+
+    This is Starlette's rule (``get_route_path``): servers that include
+    ``root_path`` in ``path`` (uvicorn, ``Mount``) and servers that do not
+    (hypercorn) both give the path below the mount.
+
+    Args:
+        scope: The HTTP scope.
+
+    Returns:
+        The decoded path below the mount.
+    """
+    path = scope.get("path", "")
+    root = scope.get("root_path", "")
+    if not isinstance(path, str):
+        return ""
+    if not root or not isinstance(root, str) or not path.startswith(root):
+        return path
+    if path == root:
+        return ""
+    return path[len(root) :] if path[len(root)] == "/" else path
+
+
+def route_path_of(target: object) -> str | None:
+    """The decoded path a framework routes ``target`` on, or None if it does not say.
+
+    ``target`` may be an ``AuthRequest`` built by an adapter, a WSGI environ,
+    an ASGI scope, or a framework request holding one (``.environ``: Flask,
+    werkzeug, Django; ``.scope``: Starlette, FastAPI, Django's ASGI requests).
+
+    Args:
+        target: What a route matcher was called with.
+
+    Returns:
+        The route path, or None (a plain string, or an object with no environ or scope).
+    """
+    if isinstance(target, AuthRequest):
+        return target.route_path
     for attribute in ("scope", "environ"):
         inner = getattr(target, attribute, None)
-        if isinstance(inner, dict):
+        if isinstance(inner, Mapping):
             target = inner
             break
-    if not isinstance(target, dict):
+    if not isinstance(target, Mapping):
         return None
-    raw = target.get("raw_path")
-    if isinstance(raw, bytes):  # ASGI
-        return raw.decode("latin-1")
-    for key in ("RAW_URI", "REQUEST_URI"):  # WSGI servers that keep the request line
-        value = target.get(key)
-        if isinstance(value, str) and value.startswith("/"):
-            return value
-    path_info = target.get("PATH_INFO", target.get("path"))
+    path_info = target.get("PATH_INFO")
     if isinstance(path_info, str):
-        # Already decoded by the server: re-encode what decodeURI would decode.
-        script = target.get("SCRIPT_NAME", target.get("root_path", ""))
-        full = f"{script if isinstance(script, str) else ''}{path_info}"
-        return quote(
-            full.encode("latin-1", "replace").decode("utf-8", "replace"), safe="/;:@&=+$,!~*'()%"
-        )
+        return wsgi_route_path(path_info)
+    if target.get("type") in ("http", "websocket") and isinstance(target.get("path"), str):
+        return asgi_route_path(target)
     return None
 
 
-def _target_path(target: object) -> str:
-    """Return the raw path of a matcher argument, without query or fragment."""
-    raw = None if isinstance(target, str) else _raw_path_of_environ_or_scope(target)
+def _route_units(path: str) -> str:
+    """The matcher's view of a decoded route path, as UTF-16 code units.
+
+    The path is already decoded, so it is not decoded again. ``?`` and ``#``
+    in it are escaped as they stand in a raw path (``%3F``, ``%23``: Clerk's
+    ``decodeURI`` keeps those escapes), where the patterns read them as
+    ordinary characters, not as delimiters. Runs of ``/`` are collapsed, as Clerk does.
+
+    Raises:
+        MalformedPathError: The path holds control characters, U+FFFD (bytes
+            that were not UTF-8) or dot segments, or does not start with ``/``:
+            the router and the matcher could read it differently.
+    """
+    if not path:
+        return "/"  # the mount point itself: its router reads the root route
+    if path[0] != "/" or _UNREADABLE_ROUTE.search(path):
+        raise MalformedPathError(path)
+    if "?" in path or "#" in path:
+        path = path.replace("?", "%3F").replace("#", "%23")
+    units = _to_code_units(path)
+    if "//" in units:
+        units = _SLASH_RUNS.sub("/", units)
+    return units
+
+
+def _target_units(target: object) -> str:
+    """The path a matcher argument stands for, normalised, as UTF-16 code units.
+
+    A request (``AuthRequest`` from an adapter, environ, scope, framework
+    request) gives its route path; anything else its raw URL path, normalised
+    as Clerk does.
+    """
     if isinstance(target, str):
-        path = target
-    elif raw is not None:
-        path = raw
-    elif isinstance(path_attr := getattr(target, "path", None), str):
+        return _normalise_path(_without_query(target))
+    route = route_path_of(target)
+    if route is not None:
+        return _route_units(route)
+    if isinstance(path_attr := getattr(target, "path", None), str):
         path = path_attr
     elif isinstance(url := getattr(target, "url", None), str):
         # Clerk matches new URL(url).pathname: dot segments resolved, "\\" read
@@ -246,9 +344,15 @@ def _target_path(target: object) -> str:
             ) from None
     else:
         raise TypeError(
-            "A route matcher needs a path: pass the raw URL path as a str, or an object "
-            f"with a str .path or .url attribute, not {type(target).__name__}."
+            "A route matcher needs a path: pass the request (an adapter's auth.request, "
+            "a framework request, a WSGI environ or an ASGI scope), or a raw URL path as a "
+            f"str, or an object with a str .path or .url attribute, not {type(target).__name__}."
         )
+    return _normalise_path(_without_query(path))
+
+
+def _without_query(path: str) -> str:
+    """``path`` without a query string or fragment."""
     for delimiter in "?#":
         cut = path.find(delimiter)
         if cut != -1:
@@ -1070,7 +1174,20 @@ def _compile_path_pattern(pattern: str) -> re.Pattern[str]:
             f"Python's re module cannot reproduce it: {exc}. Rewrite the custom (...) group "
             "without it, or pass a compiled re.Pattern or a callable instead."
         ) from None
-    raise ConfigurationError(f"Invalid path: {pattern}.\n{_DOCS_HINT}\n{detail}")
+    hint = _hint(pattern, detail)
+    raise ConfigurationError(f"Invalid path: {pattern}.\n{_DOCS_HINT}\n{detail}{hint}")
+
+
+def _hint(pattern: str, detail: str) -> str:
+    """A fix for the invalid pattern people write most: a glob-style ``*``."""
+    if "*" not in pattern or "MODIFIER" not in detail:
+        return ""
+    stem = pattern.split("*", 1)[0].rstrip("/")
+    return (
+        f"\nHint: a bare * is not a wildcard in path-to-regexp. For {stem or '/'} and "
+        f"everything below it write {stem}(.*) (any suffix) or {stem}/:path* "
+        "(zero or more whole segments)."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -1220,7 +1337,10 @@ class RouteMatcher:
         """Return whether any pattern matches ``target``.
 
         Args:
-            target: The raw, still percent-encoded URL path (a query string or
+            target: The request: an adapter's ``auth.request``, a framework
+                request, a WSGI environ or an ASGI scope; the path its router
+                routes on is matched (decoded, below the mount). Or the raw,
+                still percent-encoded URL path as a str (a query string or
                 fragment is ignored), or an object with such a ``.path``, or
                 with a full URL as ``.url``. Callables receive it unchanged.
 
@@ -1228,14 +1348,16 @@ class RouteMatcher:
             True if a pattern matches.
 
         Raises:
-            MalformedPathError: The path has invalid percent-encoding (answer 400).
-                Checked before any callable runs, whenever string or regex
-                patterns are present.
+            MalformedPathError: Answer 400. A raw path has invalid
+                percent-encoding, or a route path holds control characters,
+                bytes that are not UTF-8 or dot segments, or does not start
+                with ``/``. Checked before any callable runs, whenever string
+                or regex patterns are present.
             TypeError: No path can be read from ``target``.
             ValueError: ``target.url`` is not an absolute http(s) URL.
         """
         if self._combined is not None or self._regexes:
-            units = _normalise_path(_target_path(target))
+            units = _target_units(target)
             if self._combined is not None and self._combined.match(units):
                 return True
             if self._regexes:
@@ -1259,10 +1381,22 @@ def create_route_matcher(patterns: RoutePatterns) -> RouteMatcher:
     A compiled regex is used as is, with ``search`` (anchor it yourself).
     A callable is called with the matcher's argument and its result used.
 
-    Before matching, the path is normalised as Clerk does: one JavaScript
-    ``decodeURI`` (``%61`` becomes ``a``, but ``%2F``, ``%3F``, ``%23`` and the
-    other reserved escapes stay encoded), then runs of ``/`` become one ``/``.
-    Pass the raw path: an already-decoded one would be decoded twice.
+    **Hand the matcher the request** (``auth.request`` in a handler, or the
+    framework's request, environ or scope): it then matches the path the
+    application's router routes on, as the server decoded it and relative to
+    where the app is mounted (WSGI ``PATH_INFO``, ASGI ``path`` without
+    ``root_path``), so a pattern protects exactly the views it names on every
+    server. ``GET /api%2Fadmin`` is routed to ``/api/admin`` by every Python
+    server, and is matched as ``/api/admin``. A route path the router and a
+    matcher could read differently (control characters, bytes that are not
+    UTF-8, dot segments) raises
+    ``MalformedPathError``, which the adapters answer with 400.
+
+    Given a str, the matcher reads it as a raw URL path and normalises it as
+    Clerk does: one JavaScript ``decodeURI`` (``%61`` becomes ``a``, but
+    ``%2F``, ``%3F``, ``%23`` and the other reserved escapes stay encoded), then
+    runs of ``/`` become one ``/``. Pass the raw path: an already-decoded one
+    would be decoded twice.
 
     Args:
         patterns: One pattern or a list/tuple of them; falsy entries are ignored.

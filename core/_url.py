@@ -20,6 +20,7 @@ __all__ = [
     "form_decode",
     "form_encode",
     "is_opaque_origin_url",
+    "is_valid_host",
     "parse_url",
 ]
 
@@ -232,6 +233,38 @@ def _parse_authority(authority: str, scheme: str) -> tuple[str, str]:
         if _DEFAULT_PORTS.get(scheme) == port:
             port = ""
     return host, port
+
+
+# RFC 9110 §7.2: Host = uri-host [ ":" port ], uri-host from RFC 3986 §3.2.2: an
+# IP literal, or a reg-name of unreserved and sub-delims characters (IPv4 is a
+# reg-name too). Percent-encoded reg-names are legal in RFC 3986 but never sent
+# by clients and decoded differently by URL parsers, so they are refused.
+_VALID_HOST = re.compile(
+    r"(?:\[[0-9A-Fa-f:.]+\]|\[v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+\]"
+    r"|[A-Za-z0-9\-._~!$&'()*+,;=]+)(?::(?P<port>[0-9]{0,5}))?"
+)
+
+
+def is_valid_host(value: str) -> bool:
+    """True if ``value`` is a well-formed ``Host`` header: ``host[:port]``, nothing else.
+
+    A Host header becomes the authority of the request URL; anything but a host
+    and a port (``x?``, ``x/p``, ``x#``, ``user@x``, spaces, a second value)
+    would move text into the URL's path or query, so adapters answer such a
+    request with 400 (RFC 9112 §3.2 requires it) and the core ignores such an
+    ``X-Forwarded-Host``.
+
+    Args:
+        value: The header value.
+
+    Returns:
+        Whether it is a host, optionally followed by ``:`` and a port <= 65535.
+    """
+    match = _VALID_HOST.fullmatch(value) if value.isascii() else None
+    if match is None:
+        return False
+    port = match["port"]
+    return not port or int(port) <= 65535
 
 
 def is_opaque_origin_url(text: str) -> bool:
