@@ -236,7 +236,7 @@ def _forwarded_base(request: AuthRequest, options: ClerkOptions, origin: str) ->
     header = request.headers.get
     forwarded_host = header("x-forwarded-host")
     forwarded_proto = header("x-forwarded-proto")
-    host = forwarded_host.split(",")[0] if forwarded_host is not None else header("host")
+    host = forwarded_host.split(",")[0].strip() if forwarded_host is not None else header("host")
     proto = (
         forwarded_proto.split(",")[0]
         if forwarded_proto is not None
