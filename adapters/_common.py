@@ -2,8 +2,9 @@
 
 Each adapter does four things, and everything they have in common lives here:
 
-1. Map the native request onto an ``AuthRequest`` (``request_target`` keeps the
-   raw, still percent-encoded path).
+1. Map the native request onto an ``AuthRequest``: its URL keeps the raw, still
+   percent-encoded target (``request_target``) for Clerk's redirects, its
+   ``route_path`` the decoded path the app routes on, for route matchers.
 2. Answer a handshake (``handshake_answer``), or publish the request's
    ``RequestContext`` (a ContextVar for ``auth()``, plus the environ or scope for
    ``get_auth(request)``).
@@ -224,7 +225,7 @@ class ClerkAuth:
 
     @property
     def request(self) -> AuthRequest:
-        """The request as the core saw it (raw path); pass it to a route matcher."""
+        """The request as the core saw it; pass it to a route matcher (it reads ``route_path``)."""
         return self._get().request
 
     @property

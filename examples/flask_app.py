@@ -20,7 +20,7 @@ is_protected = create_route_matcher(["/dashboard(.*)", "/admin(.*)"])
 
 
 def handler(auth: ClerkAuth, request: Request) -> None:
-    if is_protected(auth.request):          # the raw request path, as Clerk matches it
+    if is_protected(auth.request):          # the path your router routes on
         auth.protect()                      # signed-out or pending -> sign-in page
 
 
