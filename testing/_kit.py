@@ -9,16 +9,25 @@ Two kits share one interface:
   users, organizations and sessions there.
 
 Each state is one call returning ``AuthHeaders``, a ``dict`` of request headers
-that every test client takes as ``headers=``::
+that every test client takes as ``headers=``, with its default settings::
 
     client.get("/dashboard", headers=clerk.signed_in())
     client.get("/dashboard", headers=clerk.pending(page=True))      # -> 307 to the task
     client.get("/admin", headers=clerk.org_member(role="admin"))
     client.get("/", headers=clerk.signed_out())
 
-Cookies carry the session as a browser sends it (``__session``,
-``__client_uat`` and, for a development instance, the dev browser
-``__clerk_db_jwt``); ``bearer=True`` sends ``Authorization: Bearer`` instead.
+A session travels as ``Authorization: Bearer <token>``. Every test client
+sends that header as given, while some replace a ``Cookie`` header with their
+own cookie jar (werkzeug's, so Flask's ``test_client()``, always does), and
+Clerk reads a token in the header before any cookie: the request is in the
+state asked for whatever the client's jar holds. ``signed_out()`` sends what a
+signed-out browser has, its cookies (``__client_uat=0`` and, for a development
+instance, the dev browser ``__clerk_db_jwt``). ``bearer=False`` sends a session
+as a browser's cookies too (``__session``, ``__client_uat``, the dev browser),
+for what only cookie sessions do (handshakes, refresh, satellite and
+organization sync); ``ClerkTestKit.set_cookies(client, state)`` puts a state's
+cookies into a client's jar, for clients that keep one.
+
 ``page=True`` makes it a browser navigation (``sec-fetch-dest: document``,
 ``Accept: text/html``), which is what turns ``protect()``'s answer for
 signed-out and pending users from a 404 into a redirect.
@@ -27,12 +36,15 @@ signed-out and pending users from a 404 into a redirect.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from functools import partial
+from http.cookies import BaseCookie
+from types import FunctionType, MethodType, ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from clerk_middleware.adapters.asgi import BaseClerkASGIMiddleware
-from clerk_middleware.adapters.wsgi import ClerkWSGIMiddleware
 from clerk_middleware.core import ClerkOptions
 from clerk_middleware.core._options import _ENV_VARS
 
@@ -44,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = ["PAGE_HEADERS", "AuthHeaders", "ClerkTestKit", "LocalClerkTestKit"]
 
 AppT = TypeVar("AppT")
+ClientT = TypeVar("ClientT")
 
 #: What a browser navigation sends: ``protect()`` redirects these instead of a 404.
 PAGE_HEADERS: Mapping[str, str] = {
@@ -53,21 +66,33 @@ PAGE_HEADERS: Mapping[str, str] = {
 DEFAULT_USER = "user_test"
 DEFAULT_ORG = "org_test"
 _DEV_BROWSER = "dvb_test_browser"
-_MAX_DEPTH = 32
+#: Clerk's cookies, which a browser in one state holds: each may carry the instance suffix.
+_SUFFIXABLE = ("__session", "__client_uat", "__clerk_db_jwt", "__refresh")
+_HANDSHAKE = ("__clerk_handshake", "__clerk_handshake_nonce", "__clerk_redirect_count")
+#: How many objects ``configure`` looks at: apps and their middleware, not their data.
+_MAX_NODES = 10_000
+#: The attributes where applications and middleware keep what they wrap or mount.
+_WRAPPED = (
+    "app", "wsgi_app", "asgi_app", "application", "get_response", "middleware_stack",
+    "user_middleware", "middleware", "routes", "extensions", "kwargs",
+)
 
 
 class AuthHeaders(dict[str, str]):
     """Request headers that put a request in one auth state, and whom that state names.
 
-    A ``dict``: pass it as ``headers=`` to any test client (Flask, Starlette,
-    httpx, werkzeug).
+    A ``dict``: pass it as ``headers=`` to any test client (Flask's, werkzeug's,
+    Starlette's or FastAPI's ``TestClient``, httpx, Django's), with its
+    default settings.
 
     Attributes:
         user_id: The signed-in (or pending) user, or None when signed out.
         session_id: The session, or None.
         org_id: The active organization, or None.
-        token: The session token sent, or None.
-        cookies: The cookies sent, by name (for clients that keep their own jar).
+        token: The session token, or None.
+        cookies: The Clerk cookies of a browser in this state, by name: what
+            ``bearer=False`` sends and ``ClerkTestKit.set_cookies`` puts into a
+            client's cookie jar.
     """
 
     def __init__(
@@ -129,16 +154,83 @@ def _v2_org(
     return OrgClaims(org_id, slug, role.removeprefix("org:"), tuple(names), fpm), fea
 
 
-def _walk(app: object) -> Iterable[object]:
-    """``app`` and everything it wraps (``.app``, ``.wsgi_app``), outermost first."""
-    seen: set[int] = set()
-    current: object | None = app
-    for _ in range(_MAX_DEPTH):
-        if current is None or id(current) in seen:
-            return
-        seen.add(id(current))
-        yield current
-        current = getattr(current, "wsgi_app", None) or getattr(current, "app", None)
+def _children(node: object) -> Iterator[object]:
+    """What ``node`` wraps, mounts or closes over (no framework is imported to know it).
+
+    ``type()`` rather than ``isinstance`` and guarded attribute reads: a
+    context-bound proxy (werkzeug's ``LocalProxy``) raises on both outside a
+    request.
+    """
+    kind = type(node)
+    if issubclass(kind, Mapping):
+        yield from cast("Mapping[object, object]", node).values()
+    elif issubclass(kind, list | tuple | set | frozenset):
+        yield from cast("Iterable[object]", node)
+    elif issubclass(kind, FunctionType):
+        function = cast("FunctionType", node)
+        for cell in function.__closure__ or ():
+            with suppress(ValueError):  # an empty cell
+                yield cell.cell_contents
+        yield from _attributes(function, ("__wrapped__",))
+    elif issubclass(kind, MethodType):
+        yield cast("MethodType", node).__self__
+    elif issubclass(kind, partial):
+        part = cast("partial[object]", node)
+        yield part.func
+        yield from part.args
+        yield from part.keywords.values()
+    else:
+        yield from _attributes(node, _WRAPPED)
+
+
+def _attributes(node: object, names: Iterable[str]) -> Iterator[object]:
+    for name in names:
+        try:
+            value = getattr(node, name)
+        except Exception:  # noqa: S112 - a property that cannot answer wraps nothing
+            continue
+        yield value
+
+
+def _opaque(node: object) -> bool:
+    """Values that wrap no application."""
+    return node is None or issubclass(
+        type(node), str | bytes | int | float | complex | type | ModuleType | ClerkOptions
+    )
+
+
+def _install(node: object, options: ClerkOptions) -> bool:
+    """Give ``node`` the kit's options where it holds ``ClerkOptions``; True if it did."""
+    found = False
+    if issubclass(type(node), MutableMapping):
+        mapping = cast("MutableMapping[object, object]", node)
+        for key, value in list(mapping.items()):
+            if isinstance(value, ClerkOptions):  # e.g. a Starlette Middleware entry's kwargs
+                mapping[key] = options
+                found = True
+        return found
+    if issubclass(type(node), list):
+        items = cast("list[object]", node)
+        for index, value in enumerate(items):
+            if isinstance(value, ClerkOptions):
+                items[index] = options
+                found = True
+        return found
+    try:
+        held = getattr(node, "options", None)
+    except Exception:
+        return False
+    if isinstance(held, ClerkOptions):  # the middleware itself, Flask's extension...
+        try:
+            node.options = options  # type: ignore[attr-defined]
+        except (AttributeError, TypeError):
+            return False
+        return True
+    return False
+
+
+def _is_clerk_cookie(name: str, known: set[str]) -> bool:
+    return name in known or name.startswith(tuple(f"{base}_" for base in _SUFFIXABLE))
 
 
 class ClerkTestKit:
@@ -191,12 +283,15 @@ class ClerkTestKit:
         return env
 
     def configure(self, app: AppT) -> AppT:
-        """Point the ``clerk_middleware`` already installed in ``app`` at this kit.
+        """Point every ``clerk_middleware`` already installed in ``app`` at this kit.
 
-        For apps built at import time with other keys (or placeholders): works
-        on Flask apps, Starlette/FastAPI apps and WSGI/ASGI apps wrapped by
-        ``clerk_middleware``, also beneath other middleware that keeps the
-        wrapped app in ``.app`` or ``.wsgi_app``.
+        For apps built at import time with other keys (or placeholders). It
+        looks through what the app and its middleware wrap, mount or close over
+        (``.app``, ``.wsgi_app``, ``.asgi_app``, ``.application``, routes and
+        mounts, middleware lists, function wrappers), so it works on Flask and
+        Starlette/FastAPI apps and on any WSGI or ASGI app wrapped by
+        ``clerk_middleware``, also beneath other middleware, without knowing
+        the framework.
 
         Args:
             app: The application.
@@ -209,27 +304,21 @@ class ClerkTestKit:
         """
         options = self.options
         found = False
-        for layer in _walk(app):
-            extensions = getattr(layer, "extensions", None)
-            extension = extensions.get("clerk_middleware") if isinstance(extensions, dict) else None
-            if extension is not None and hasattr(extension, "options"):
-                extension.options = options  # Flask's ClerkFlask
-                found = True
-            if isinstance(layer, ClerkWSGIMiddleware | BaseClerkASGIMiddleware):
-                layer.options = options
-                found = True
-            for entry in getattr(layer, "user_middleware", None) or ():  # Starlette, FastAPI
-                cls = getattr(entry, "cls", None)
-                if isinstance(cls, type) and issubclass(cls, BaseClerkASGIMiddleware):
-                    entry.kwargs["options"] = options
-                    layer.middleware_stack = None  # type: ignore[attr-defined]  # rebuilt lazily
-                    found = True
+        seen: set[int] = set()
+        queue: deque[object] = deque([app])
+        while queue and len(seen) < _MAX_NODES:
+            node = queue.popleft()
+            if _opaque(node) or id(node) in seen:
+                continue
+            seen.add(id(node))
+            found = _install(node, options) or found
+            queue.extend(_children(node))
         if not found:
             raise TypeError(
                 f"No clerk_middleware found in {app!r}: install it first (Flask: "
                 "clerk_middleware(handler).init_app(app); Starlette/FastAPI: "
                 "middleware=[clerk_middleware(handler)]; WSGI/ASGI: "
-                "clerk_middleware(handler)(app))."
+                "app = clerk_middleware(handler)(app)), or pass the app that holds it."
             )
         return app
 
@@ -245,19 +334,102 @@ class ClerkTestKit:
         **who: str | None,
     ) -> AuthHeaders:
         headers: dict[str, str] = dict(PAGE_HEADERS) if page else {}
-        sent: Mapping[str, str] = cookies
         if bearer and token is not None:
             headers["authorization"] = f"Bearer {token}"
-            sent = {}
         elif cookies:
             headers["cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
-        return AuthHeaders(headers, token=token, cookies=sent, **who)
+        return AuthHeaders(headers, token=token, cookies=cookies, **who)
+
+    def set_cookies(
+        self, client: ClientT, state: AuthHeaders, *, domain: str | None = None
+    ) -> ClientT:
+        """Put a state's cookies into a test client's cookie jar, as a browser in that state.
+
+        For clients that send their own jar rather than a ``Cookie`` header
+        given per request (werkzeug's, so Flask's ``test_client()``), and for
+        what only a browser's cookies do: ``signed_out(page=True)`` on a
+        development instance (a browser with a dev browser), handshakes and
+        refresh. The Clerk cookies already in the jar (``__session``,
+        ``__client_uat``, ``__clerk_db_jwt``, ``__refresh``, the handshake's, in
+        any suffixed form) are replaced, so the jar holds exactly that state.
+        Send the page headers yourself (``headers=PAGE_HEADERS``); a
+        ``state`` with a token also works as ``headers=`` on its own.
+
+        Works with werkzeug's ``Client`` (``FlaskClient``), with any client whose
+        ``cookies`` is a mutable mapping (httpx and so Starlette's and
+        FastAPI's ``TestClient``, requests, Django's ``SimpleCookie``), and
+        with such a jar itself.
+
+        Args:
+            client: The test client (or its cookie jar).
+            state: What ``signed_in()``, ``pending()``, ``org_member()`` or
+                ``signed_out()`` returned.
+            domain: The host the cookies are for. Default: werkzeug's default
+                host, ``localhost``; any host for the other jars.
+
+        Returns:
+            The client.
+
+        Raises:
+            TypeError: The client keeps no cookie jar (werkzeug's
+                ``use_cookies=False``: it sends the ``Cookie`` header it is
+                given, so pass ``headers=`` a state made with ``bearer=False``).
+        """
+        set_cookie = getattr(client, "set_cookie", None)
+        delete_cookie = getattr(client, "delete_cookie", None)
+        if callable(set_cookie) and callable(delete_cookie):  # werkzeug
+            host = domain or "localhost"
+            try:
+                for name in self._clerk_cookie_names(state.cookies):
+                    delete_cookie(name, domain=host)
+            except TypeError as exc:
+                raise TypeError(
+                    f"{client!r} keeps no cookies (use_cookies=False): it sends the Cookie "
+                    "header it is given, so pass headers=clerk.signed_in(bearer=False) "
+                    "(or another state with bearer=False) instead."
+                ) from exc
+            for name, value in state.cookies.items():
+                set_cookie(name, value, domain=host)
+            return client
+        jar = client if isinstance(client, MutableMapping) else getattr(client, "cookies", None)
+        if not isinstance(jar, MutableMapping):
+            raise TypeError(
+                f"{client!r} has no cookie jar this kit knows (werkzeug's set_cookie, or a "
+                "mutable mapping as .cookies): send headers=clerk.signed_in(bearer=False) "
+                "(or another state with bearer=False) instead."
+            )
+        cookie_jar = cast("MutableMapping[str, Any]", jar)
+        clerk_names = set(self._clerk_cookie_names(()))
+        for name in {key for key in cookie_jar if _is_clerk_cookie(str(key), clerk_names)}:
+            del cookie_jar[name]
+        for name, value in state.cookies.items():
+            setter = getattr(cookie_jar, "set", None)
+            if domain and callable(setter):  # httpx, requests
+                setter(name, value, domain=domain)
+                continue
+            cookie_jar[name] = value
+            if domain and isinstance(cookie_jar, BaseCookie):
+                cookie_jar[name]["domain"] = domain
+        return client
+
+    def _clerk_cookie_names(self, extra: Iterable[str]) -> list[str]:
+        """Clerk's cookie names for this instance: plain and suffixed, and ``extra``."""
+        suffix = self.options.cookie_suffix
+        names = [*_SUFFIXABLE, *(f"{name}_{suffix}" for name in _SUFFIXABLE), *_HANDSHAKE]
+        return [*names, *(name for name in extra if name not in names)]
 
     def _browser(self) -> dict[str, str]:
         return {} if self.issuer.production else {"__clerk_db_jwt": _DEV_BROWSER}
 
     def signed_out(self, *, page: bool = False) -> AuthHeaders:
         """A browser with no session (``session-token-and-uat-missing``).
+
+        Its cookies go in a ``Cookie`` header. A client that replaces that
+        header with its own jar (werkzeug's, Flask's) sends none: a new
+        browser, signed out as well, but on a development instance without a
+        dev browser (``dev-browser-missing``), so a page request gets a
+        handshake rather than the sign-in redirect. ``set_cookies`` puts this
+        browser into such a client's jar.
 
         Args:
             page: Make it a browser navigation.
@@ -277,7 +449,7 @@ class ClerkTestKit:
         role: str = "admin",
         permissions: Sequence[str] = (),
         page: bool = False,
-        bearer: bool = False,
+        bearer: bool = True,
         **claims: Any,
     ) -> AuthHeaders:
         """A signed-in user with an active session (in an organization when ``org_id`` is given).
@@ -289,7 +461,8 @@ class ClerkTestKit:
             role: The role in it (``"admin"`` or ``"org:admin"``).
             permissions: Permission keys in it, ``org:<feature>:<permission>``.
             page: Make it a browser navigation.
-            bearer: Send ``Authorization: Bearer`` instead of cookies.
+            bearer: Send the token as ``Authorization: Bearer`` (every test client
+                sends it as given). False sends a browser's cookies instead.
             **claims: Further ``TestIssuer.session_claims`` arguments
                 (``session_id``, ``fva``, ``plans``, ``extra``...).
 
@@ -304,7 +477,7 @@ class ClerkTestKit:
         user_id: str = DEFAULT_USER,
         *,
         page: bool = False,
-        bearer: bool = False,
+        bearer: bool = True,
         **claims: Any,
     ) -> AuthHeaders:
         """A user whose session is pending (``sts: "pending"``: must choose an organization).
@@ -312,7 +485,8 @@ class ClerkTestKit:
         Args:
             user_id: The user.
             page: Make it a browser navigation.
-            bearer: Send ``Authorization: Bearer`` instead of cookies.
+            bearer: Send the token as ``Authorization: Bearer`` (every test client
+                sends it as given). False sends a browser's cookies instead.
             **claims: Further ``TestIssuer.session_claims`` arguments.
 
         Returns:
@@ -329,7 +503,7 @@ class ClerkTestKit:
         user_id: str = DEFAULT_USER,
         org_slug: str | None = None,
         page: bool = False,
-        bearer: bool = False,
+        bearer: bool = True,
         **claims: Any,
     ) -> AuthHeaders:
         """A signed-in member of an organization, which is active.
@@ -341,7 +515,8 @@ class ClerkTestKit:
             user_id: The user.
             org_slug: The organization's slug (default: derived from ``org_id``).
             page: Make it a browser navigation.
-            bearer: Send ``Authorization: Bearer`` instead of cookies.
+            bearer: Send the token as ``Authorization: Bearer`` (every test client
+                sends it as given). False sends a browser's cookies instead.
             **claims: Further ``TestIssuer.session_claims`` arguments.
 
         Returns:

@@ -27,11 +27,18 @@ def handler(auth: ClerkAuth, request: Request) -> None:
         auth.protect()
 
 
-def create_app(*, sign_out_url: str | None = None, **settings: Any) -> Flask:
+def create_app(
+    *, sign_out_url: str | None = None, local_instance: bool | None = None, **settings: Any
+) -> Flask:
     """The demo app.
 
     Args:
         sign_out_url: Where "Sign out" goes (``?redirect_url=`` is added); None hides it.
+        local_instance: The app runs against the demo's local instance, so the
+            home page walks through the story of its users (Ada and Grace);
+            False: against a Clerk instance of yours. Default: when
+            ``sign_out_url`` is given, as only the local instance's sign-out
+            page is.
         **settings: ``ClerkOptions`` fields; missing ones come from ``CLERK_*`` variables.
 
     Returns:
@@ -39,6 +46,7 @@ def create_app(*, sign_out_url: str | None = None, **settings: Any) -> Flask:
     """
     app = Flask(__name__)
     clerk_middleware(handler, **settings).init_app(app)
+    local = sign_out_url is not None if local_instance is None else local_instance
 
     @app.context_processor
     def accessors() -> dict[str, Any]:
@@ -46,6 +54,7 @@ def create_app(*, sign_out_url: str | None = None, **settings: Any) -> Flask:
             "me": auth(),
             "me_aware": auth(treat_pending_as_signed_out=False),
             "can_sign_out": sign_out_url is not None,
+            "local_instance": local,
         }
 
     @app.get("/")

@@ -5,6 +5,7 @@ The browser version of the story is tests/e2e/test_demo_in_chromium.py.
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 from collections.abc import Iterator
@@ -84,6 +85,52 @@ def test_the_story_through_the_sdk(instance: LocalInstance, browser: httpx.Clien
     assert "you are <code>org:admin</code> of acme" in grace.text
 
 
+def what_to_do(page: str) -> str:
+    """The home page's "what to do" paragraph, as text (tags dropped, spaces collapsed)."""
+    found = re.findall(r'<p id="what-to-do">(.*?)</p>', page, re.S)
+    assert len(found) == 1, page
+    assert "<p" not in found[0]  # one paragraph
+    return " ".join(re.sub(r"<[^>]+>", "", found[0]).split())
+
+
+def test_the_home_page_says_what_to_do(browser: httpx.Client) -> None:
+    text = what_to_do(browser.get(f"{APP}/").text)
+    steps = [
+        "open the dashboard, and you land on the sign-in page; pick Ada Lovelace, who must "
+        "choose an organization.",
+        'Her session is now pending: the dashboard sends her to "Choose an organization", and '
+        "this page shows pending: choose an organization.",
+        "Choose Acme Inc: the session becomes active, and the dashboard shows her organization,",
+        "The admin page needs the role org:admin, so Ada gets a 404; sign out and sign in as "
+        "Grace Hopper, an admin, to open it.",
+    ]
+    position = 0
+    for step in steps:  # the four steps, in order
+        assert step in text[position:], text
+        position = text.index(step, position) + len(step)
+
+
+def test_the_home_page_says_it_on_every_visit(
+    instance: LocalInstance, browser: httpx.Client
+) -> None:
+    sign_in = browser.get(f"{APP}/dashboard")
+    browser.post(str(sign_in.url), data={"user_id": "user_ada"})
+    assert "pick Ada Lovelace" in what_to_do(browser.get(f"{APP}/").text)
+
+
+def test_against_a_clerk_instance_the_home_page_names_no_demo_users(
+    instance: LocalInstance,
+) -> None:
+    for app in (create_app(**local_settings(instance)),
+                create_app(sign_out_url="/bye", local_instance=False, **local_settings(instance))):
+        with httpx.Client(mounts={APP: httpx.WSGITransport(app=app)}, headers=dict(PAGE_HEADERS),
+                          follow_redirects=True) as client:  # through the handshake
+            text = what_to_do(client.get(f"{APP}/").text)
+        assert "your Clerk instance's sign-in page" in text
+        assert "turn off personal accounts" in text
+        assert "Ada" not in text and "Grace" not in text
+
+
 def test_the_sign_in_link_goes_to_the_task_when_pending(
     instance: LocalInstance, browser: httpx.Client
 ) -> None:
@@ -94,8 +141,10 @@ def test_the_sign_in_link_goes_to_the_task_when_pending(
 
 def test_without_a_sign_out_url_there_is_no_sign_out_link(instance: LocalInstance) -> None:
     app = create_app(**local_settings(instance))
-    with httpx.Client(mounts={APP: httpx.WSGITransport(app=app)}) as client:
-        assert "Sign out" not in client.get(f"{APP}/", headers=dict(PAGE_HEADERS)).text
+    with httpx.Client(mounts={APP: httpx.WSGITransport(app=app)}, headers=dict(PAGE_HEADERS),
+                      follow_redirects=True) as client:  # through the handshake
+        home = client.get(f"{APP}/").text
+    assert 'id="accessors"' in home and "Sign out" not in home
 
 
 def test_the_readme_command_serves_the_demo(tmp_path: Path) -> None:
@@ -108,6 +157,8 @@ def test_the_readme_command_serves_the_demo(tmp_path: Path) -> None:
             assert page.status_code == 307  # a handshake with the local instance
             assert page.headers["location"].startswith(f"{demo.instance_url}/v1/client/handshake?")
             assert client.get(f"{demo.instance_url}/sign-in").status_code == 200
+            home = client.get(f"{demo.app_url}/", headers=dict(PAGE_HEADERS), follow_redirects=True)
+            assert "pick Ada Lovelace" in what_to_do(home.text)
         demo.process.send_signal(signal.SIGTERM)
         assert demo.process.wait(timeout=15) == 0
     assert "GET /dashboard -> 307" in demo.output()

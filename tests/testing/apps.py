@@ -46,7 +46,6 @@ class Answer:
         return json.loads(self.body)
 
 
-Send = Callable[[str, Mapping[str, str]], Answer]
 
 
 def flask_app(**settings: Any) -> Any:
@@ -167,26 +166,37 @@ BUILDERS: dict[str, Callable[..., Any]] = {
 WSGI = frozenset({"flask", "wsgi"})
 
 
-def client_for(kind: str, app: Any) -> Send:
-    """``send(path, headers)`` over the framework's own test client."""
-    base = "http://localhost:3000"
-    if kind in WSGI:
-        from werkzeug.test import Client
+class Sender:
+    """``send(path, headers)`` over the framework's own test client, made as its docs make it.
 
-        wsgi_client = Client(app, use_cookies=False)
+    ``client`` is that client: Flask's ``app.test_client()``, werkzeug's
+    ``Client(app)``, or Starlette's ``TestClient(app)``, each with its default
+    settings (so with its cookie jar).
+    """
 
-        def send_wsgi(path: str, headers: Mapping[str, str]) -> Answer:
-            response = wsgi_client.get(path, base_url=base, headers=dict(headers))
-            headers = {k.lower(): v for k, v in response.headers.items()}
-            return Answer(response.status_code, headers, response.get_data())
+    def __init__(self, kind: str, app: Any) -> None:
+        self.kind = kind
+        self.client: Any
+        if kind == "flask":
+            self.client = app.test_client()
+        elif kind in WSGI:
+            from werkzeug.test import Client
 
-        return send_wsgi
-    from starlette.testclient import TestClient
+            self.client = Client(app)
+        else:
+            from starlette.testclient import TestClient
 
-    asgi_client = TestClient(app, base_url=base, follow_redirects=False)
+            self.client = TestClient(app)
 
-    def send_asgi(path: str, headers: Mapping[str, str]) -> Answer:
-        response = asgi_client.get(path, headers=dict(headers))
-        return Answer(response.status_code, dict(response.headers), response.content)
+    def __call__(self, path: str, headers: Mapping[str, str]) -> Answer:
+        if self.kind in WSGI:
+            response = self.client.get(path, headers=dict(headers))
+            fields = {k.lower(): v for k, v in response.headers.items()}
+            return Answer(response.status_code, fields, response.get_data())
+        answer = self.client.get(path, headers=dict(headers), follow_redirects=False)
+        return Answer(answer.status_code, dict(answer.headers), answer.content)
 
-    return send_asgi
+
+def client_for(kind: str, app: Any) -> Sender:
+    """``send(path, headers)`` over the framework's default test client."""
+    return Sender(kind, app)

@@ -28,7 +28,9 @@ ADAPTERS = sorted(BUILDERS)
 
 @pytest.mark.parametrize("kind", ADAPTERS)
 def test_each_state_in_one_line(kind: str, clerk: ClerkTestKit) -> None:
-    send = client_for(kind, BUILDERS[kind]())  # no options: the fixture set CLERK_*
+    # The framework's default test client (Flask's and werkzeug's keep a cookie
+    # jar that replaces any Cookie header), and no options: the fixture set CLERK_*.
+    send = client_for(kind, BUILDERS[kind]())
 
     answer = send("/dashboard", clerk.signed_in())
     assert answer.status == 200
@@ -43,11 +45,12 @@ def test_each_state_in_one_line(kind: str, clerk: ClerkTestKit) -> None:
         "org_role": None, "org_permissions": [],
     }
 
-    answer = send("/dashboard", clerk.signed_out(page=True))
+    assert send("/dashboard", clerk.signed_out()).status == 404
+    clerk.set_cookies(send.client, clerk.signed_out())  # a browser with a dev browser
+    answer = send("/dashboard", PAGE_HEADERS)
     assert answer.status == 307
     assert urlsplit(answer.headers["location"]).path == "/sign-in"
     assert answer.headers["x-clerk-auth-reason"] == "session-token-and-uat-missing"
-    assert send("/dashboard", clerk.signed_out()).status == 404
 
     member = clerk.org_member("org_acme", role="member", permissions=["org:invoices:read"])
     assert send("/dashboard", member).json() == {
@@ -74,9 +77,13 @@ def test_headers_name_whom_they_carry(clerk: ClerkTestKit) -> None:
     assert out.user_id is None and out.token is None
     assert {k: out[k] for k in PAGE_HEADERS} == dict(PAGE_HEADERS)
 
-    bearer = clerk.pending(bearer=True)
-    assert bearer == {"authorization": f"Bearer {bearer.token}"}
-    assert bearer.cookies == {}
+    pending = clerk.pending()
+    assert pending == {"authorization": f"Bearer {pending.token}"}
+    assert pending.cookies["__session"] == pending.token  # for set_cookies
+    browser = clerk.pending(bearer=False)
+    assert "authorization" not in browser
+    assert browser["cookie"] == "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+    assert set(browser.cookies) == {"__clerk_db_jwt", "__client_uat", "__session"}
 
 
 def test_the_states_resolve_as_the_core_sees_them(clerk: ClerkTestKit) -> None:
@@ -84,11 +91,11 @@ def test_the_states_resolve_as_the_core_sees_them(clerk: ClerkTestKit) -> None:
         request = AuthRequest("GET", "http://localhost:3000/", headers)
         return authenticate_request(request, clerk.options)
 
-    assert resolve(clerk.signed_in()).status is AuthStatus.SIGNED_IN
-    pending = resolve(clerk.pending()).to_auth()
-    assert (pending.user_id, pending.session_status) == (None, "pending")
+    for bearer in (True, False):
+        assert resolve(clerk.signed_in(bearer=bearer)).status is AuthStatus.SIGNED_IN
+        pending = resolve(clerk.pending(bearer=bearer)).to_auth()
+        assert (pending.user_id, pending.session_status) == (None, "pending")
     assert resolve(clerk.signed_out(page=True)).reason == "session-token-and-uat-missing"
-    assert resolve(clerk.signed_in(bearer=True)).status is AuthStatus.SIGNED_IN
 
 
 def test_the_fixture_sets_the_environment(clerk: ClerkTestKit) -> None:
@@ -144,10 +151,15 @@ def test_a_local_instance_in_one_line(kind: str, clerk_local: LocalClerkTestKit)
     assert instance.session(pending.session_id or "").status == "pending"
     answer = send("/dashboard", pending)
     assert answer.status == 307
+    assert answer.headers["location"].startswith(f"{instance.sign_in_url}/tasks?")
+
+    browser = clerk_local.pending(bearer=False)  # a browser's cookies, in the client's jar
+    clerk_local.set_cookies(send.client, browser)
+    answer = send("/dashboard", PAGE_HEADERS)
     location = answer.headers["location"]
     assert location.startswith(f"{instance.sign_in_url}/tasks?")
     assert parse_qs(urlsplit(location).query)["__clerk_db_jwt"] == [
-        pending.cookies["__clerk_db_jwt"]]
+        browser.cookies["__clerk_db_jwt"]]
 
     member = clerk_local.org_member("org_acme", role="member", permissions=["org:a:read"])
     assert send("/dashboard", member).json()["org_permissions"] == ["org:a:read"]
@@ -155,7 +167,8 @@ def test_a_local_instance_in_one_line(kind: str, clerk_local: LocalClerkTestKit)
     assert send("/admin", member).status == 404
     assert send("/admin", clerk_local.org_member("org_acme", role="admin")).status == 200
 
-    answer = send("/dashboard", clerk_local.signed_out(page=True))
+    clerk_local.set_cookies(send.client, clerk_local.signed_out())
+    answer = send("/dashboard", PAGE_HEADERS)
     assert answer.headers["location"].startswith(f"{instance.sign_in_url}?")
 
 
@@ -174,7 +187,7 @@ def test_clerk_instance_is_running(clerk_instance: LocalInstance) -> None:
 
 PLUGIN_USER = '''
 def test_uses_the_fixtures(clerk, clerk_local):
-    assert clerk.signed_in()["cookie"]
+    assert clerk.signed_in()["authorization"]
     assert clerk_local.pending().user_id
 '''
 
