@@ -260,11 +260,23 @@ def is_valid_host(value: str) -> bool:
     Returns:
         Whether it is a host, optionally followed by ``:`` and a port <= 65535.
     """
+    if value in _VALID_HOSTS:
+        return True
     match = _VALID_HOST.fullmatch(value) if value.isascii() else None
     if match is None:
         return False
     port = match["port"]
-    return not port or int(port) <= 65535
+    if port and int(port) > 65535:
+        return False
+    if len(_VALID_HOSTS) < _MAX_VALID_HOSTS:
+        _VALID_HOSTS.add(value)
+    return True
+
+
+#: Hosts already found valid: an app answers to a handful, on every request, and
+#: a set lookup costs a tenth of the match. Bounded, as clients choose the header.
+_VALID_HOSTS: set[str] = set()
+_MAX_VALID_HOSTS = 256
 
 
 def is_opaque_origin_url(text: str) -> bool:

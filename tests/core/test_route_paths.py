@@ -196,3 +196,14 @@ def test_a_forwarded_origin_never_turns_the_path_into_a_host(options: ClerkOptio
     )
     url = _derive_url(request, options)
     assert (url.origin, url.path) == ("https://app.example.com", "//evil.example/admin")
+
+
+def test_remembered_hosts_are_bounded_and_only_valid_ones() -> None:
+    from clerk_middleware.core import _url
+
+    for i in range(_url._MAX_VALID_HOSTS + 50):
+        assert is_valid_host(f"host-{i}.example")
+        assert not is_valid_host(f"host-{i}.example/x")
+    assert len(_url._VALID_HOSTS) <= _url._MAX_VALID_HOSTS
+    assert all(is_valid_host(host) for host in _url._VALID_HOSTS)
+    assert not any("/" in host for host in _url._VALID_HOSTS)
