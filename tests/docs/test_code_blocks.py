@@ -1,4 +1,4 @@
-"""Every Python block of the README and docs/testing.md runs, unchanged, as a reader runs it.
+"""Each Python block of the README, docs/testing.md and docs/index.md runs as a reader runs it.
 
 A block whose first line is ``# <name>.py`` is a file of the reader's
 project (``myapp.py``, ``server.py``, ``conftest.py``): it is written into a
@@ -24,7 +24,7 @@ import pytest
 from clerk_middleware.testing import ClerkTestKit, TestIssuer
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = ["README.md", "docs/testing.md"]
+PAGES = ["README.md", "docs/testing.md", "docs/index.md"]
 LANGUAGES = {"python", "sh"}
 FENCE = re.compile(r"^```(?P<language>[\w-]*)\n(?P<code>.*?)^```$", re.M | re.S)
 FILE_NAME = re.compile(r"# (?P<name>\w+\.py)$")
