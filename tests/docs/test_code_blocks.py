@@ -80,11 +80,9 @@ def python_blocks(page: str) -> list[Block]:
     return [block for block in blocks(page) if block.language == "python"]
 
 
-def runnable() -> list[pytest.param]:  # type: ignore[valid-type]
-    return [
-        pytest.param(block, id=f"{block.page}:{block.line}")
-        for page in PAGES for block in python_blocks(page) if block.file_name is None
-    ]
+def runnable() -> list[Block]:
+    """The blocks that run: tests and scripts (not the project's files)."""
+    return [block for page in PAGES for block in python_blocks(page) if block.file_name is None]
 
 
 def project(page: str, folder: Path) -> None:
@@ -127,7 +125,7 @@ def test_each_project_file_is_used(page: str) -> None:
         assert module == "conftest" or module in imported, f"{page}:{block.line}"
 
 
-@pytest.mark.parametrize("block", runnable())
+@pytest.mark.parametrize("block", runnable(), ids=lambda block: f"{block.page}:{block.line}")
 def test_the_block_runs(block: Block, tmp_path: Path) -> None:
     project(block.page, tmp_path)
     if block.tests:
