@@ -23,7 +23,7 @@ from typing import Any, Final
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from ._auth import auth_identity
-from ._backend import backend_for
+from ._backend import BackendBudgetExceeded, backend_for
 from ._cache import (
     DECISION_MAX_KEY_LENGTH,
     DecisionMemo,
@@ -613,6 +613,10 @@ class _Flow:
         if self.handshake_nonce:
             try:
                 directives = list((yield HandshakePayloadRequest(self.handshake_nonce)))
+            except BackendBudgetExceeded as exc:
+                # No call was made; the request goes on as if it had failed. The
+                # message names the budget, never the nonce.
+                logger.warning("Clerk: error getting handshake payload: %s.", exc)
             except Exception as exc:  # the API is down or answered garbage: no directives
                 logger.error("Clerk: error getting handshake payload: %s", type(exc).__name__)
         elif self.handshake_token:

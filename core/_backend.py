@@ -4,7 +4,9 @@ The only I/O of the core, in three layers:
 
 1. **Policy** (``JwksPolicy``, pure). Given the cached key set (``KeySet``, an
    immutable value), a ``kid`` and the time, it decides whether to fetch, what
-   to answer, and what the cache becomes after a fetch. Written once.
+   to answer, and what the cache becomes after a fetch. Written once. Beside
+   it, ``BackendBudget`` (a token bucket, ``TokenBucket``) caps the
+   handshake-payload and refresh calls that requests can cause.
 2. **Interpretation** (pure functions). What one Backend API reply means: keys
    or Clerk's ``TokenVerificationError`` for the JWKS, Set-Cookie strings or
    Clerk's refresh reason for a refresh, cookie directives for a handshake nonce.
@@ -15,13 +17,18 @@ The only I/O of the core, in three layers:
 
 One ``BackendApi`` (so one key cache, one policy) exists per
 ``(api_url, secret_key)``, shared by the sync and async paths (``backend_for``;
-``configure_backend`` injects clients, a timeout, a policy or a clock).
+``configure_backend`` injects clients, a timeout, a policy, a budget or a clock).
 Concurrent callers that need a fetch share one: the first becomes the leader
 of a *flight*; the others wait for it (threads on a ``threading.Event``, asyncio
 tasks on a future of their own event loop, other async libraries by polling)
 for no longer than their own timeout, or answer at once from a stale key set
 that still holds their ``kid``. A cancelled leader records nothing and the
-next waiter takes over.
+next waiter takes over. Handshake-payload and refresh calls fly the same way,
+keyed by what they ask (the nonce; the session, its tokens, origin and cookie
+set): equal concurrent requests make one call and each gets a copy of its
+answer. Only a call that is actually made spends the budget; beyond it, the
+caller gets the failure the flow already handles (``BackendBudgetExceeded``,
+or the refresh error ``backend-api-budget-exceeded``).
 
 Timeouts: ``timeout`` (default 3 s) bounds each call in total. The async path
 enforces it exactly (a cancel scope); the sync path gives each network step
@@ -51,7 +58,8 @@ bounded cost:
   ends). ``secret-key-invalid`` is a definitive answer, not an outage: it stops
   stale serving at once, as in Clerk.
 - An unknown ``kid`` refetches at most once per ``kid_miss_cooldown`` (Clerk:
-  on every miss), and a failed fetch is not retried for
+  on every miss); the first fetch and TTL refreshes do not start the cooldown
+  unless they leave their own ``kid`` unknown. A failed fetch is not retried for
   ``retry_after_failure`` seconds (Clerk: every request retries); meanwhile
   the last failure is the answer. No retries inside one request (Clerk: up to
   five attempts with back-off, 2.5-3 s against a failing API), so no request
@@ -61,6 +69,10 @@ bounded cost:
   kid misses can postpone forever). JWKs without a string ``kid`` are ignored.
 - Responses are read up to ``max_response_bytes`` (64 KiB); JSON is recognised
   by media type (Clerk: only the exact string ``application/json``).
+- Handshake-payload and refresh calls are shared by equal concurrent requests
+  and capped by ``BackendBudget`` (Clerk: one call per request, unbounded).
+  A refresh beyond the budget fails with ``backend-api-budget-exceeded``; a
+  nonce beyond it gets no directives, as a failed call would.
 - The session id is percent-encoded into the refresh path, and a refresh error
   code that is not a plain identifier (``[A-Za-z0-9_.-]``, at most 100
   characters) is reported as ``unexpected-bapi-error`` rather than copied
@@ -89,7 +101,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Final, assert_never
+from typing import Any, Final, Literal, assert_never
 from urllib.parse import quote
 
 import anyio
@@ -103,13 +115,18 @@ from ._errors import ClerkError, ConfigurationError, TokenVerificationError
 from ._options import ClerkOptions
 
 __all__ = [
+    "BUDGET_EXCEEDED",
     "DEFAULT_TIMEOUT",
     "MAX_RESPONSE_BYTES",
     "BackendApi",
     "BackendApiError",
+    "BackendBudget",
+    "BackendBudgetExceeded",
+    "FetchCause",
     "JwksFailure",
     "JwksPolicy",
     "KeySet",
+    "TokenBucket",
     "backend_for",
     "configure_backend",
     "reset_backends",
@@ -213,6 +230,8 @@ class KeySet:
         seen: When each ``kid`` was last listed by a successful fetch.
         fetched_at: Time of the last successful fetch (``-inf``: never).
         attempted_at: Time of the last fetch attempt, successful or not.
+        kid_miss_at: Time of the last *kid-miss* attempt (``-inf``: never), which
+            starts ``JwksPolicy.kid_miss_cooldown``; see ``JwksPolicy.after_fetch``.
         failure: Why the last attempt failed, or None if it succeeded.
         fetches: Attempts so far (successful or not).
     """
@@ -221,8 +240,15 @@ class KeySet:
     seen: Mapping[str, float] = field(default_factory=dict)
     fetched_at: float = -math.inf
     attempted_at: float = -math.inf
+    kid_miss_at: float = -math.inf
     failure: JwksFailure | None = None
     fetches: int = 0
+
+
+#: Why a JWKS fetch is due: nothing cached yet (``"cold"``), the key set is
+#: older than its TTL (``"expired"``), or the token's ``kid`` is not in a fresh
+#: key set (``"kid-miss"``).
+FetchCause = Literal["cold", "expired", "kid-miss"]
 
 
 _NO_KEYS = JwksFailure(
@@ -248,9 +274,11 @@ class JwksPolicy:
 
     Attributes:
         ttl: Seconds a fetched key set is fresh (Clerk: 5 minutes).
-        kid_miss_cooldown: Minimum seconds between an attempt and a fetch caused
-            by an unknown ``kid``, so a flood of forged ``kid``s costs at most one
-            fetch per window.
+        kid_miss_cooldown: Minimum seconds between two kid-miss fetches, so a
+            flood of forged ``kid``s costs at most one fetch per window. Only
+            kid-miss fetches start it (see ``after_fetch``): right after the first
+            fetch or a TTL refresh, a token signed with a freshly rotated key
+            still causes a fetch at once.
         retry_after_failure: Seconds after a failed fetch before the next
             attempt; meanwhile the failure (or a stale key set) is the answer.
         max_stale: Seconds past ``ttl`` that a key set keeps serving while the
@@ -305,6 +333,30 @@ class JwksPolicy:
         """
         return kid is not None and kid in cache.keys and self.usable(cache, now)
 
+    def fetch_cause(self, cache: KeySet, kid: str | None, now: float) -> FetchCause | None:
+        """Why a fetch should be attempted for ``kid`` at ``now``, or None when not.
+
+        Args:
+            cache: The cached key set.
+            kid: The token's key id (None when the token has none).
+            now: The current monotonic time.
+
+        Returns:
+            The cause of the fetch to make before answering, or None (answer
+            from the cache).
+        """
+        if cache.failure is not None and now - cache.attempted_at < self.retry_after_failure:
+            return None
+        if not cache.keys:
+            return "cold"
+        if now - cache.fetched_at >= self.ttl:
+            return "expired"
+        if (kid is None or kid not in cache.keys) and (
+            now - cache.kid_miss_at >= self.kid_miss_cooldown
+        ):
+            return "kid-miss"
+        return None
+
     def should_fetch(self, cache: KeySet, kid: str | None, now: float) -> bool:
         """True when a fetch should be attempted for ``kid`` at ``now``.
 
@@ -314,15 +366,9 @@ class JwksPolicy:
             now: The current monotonic time.
 
         Returns:
-            Whether to fetch the JWKS before answering.
+            Whether to fetch the JWKS before answering (``fetch_cause`` is not None).
         """
-        if cache.failure is not None and now - cache.attempted_at < self.retry_after_failure:
-            return False
-        if not cache.keys or now - cache.fetched_at >= self.ttl:
-            return True
-        if kid is None or kid not in cache.keys:
-            return now - cache.attempted_at >= self.kid_miss_cooldown
-        return False
+        return self.fetch_cause(cache, kid, now) is not None
 
     def answer(self, cache: KeySet, kid: str | None, now: float) -> RSAPublicKey:
         """The key for ``kid`` from the cache, or Clerk's error for why there is none.
@@ -350,34 +396,167 @@ class JwksPolicy:
         raise _NO_KEYS.error()
 
     def after_fetch(
-        self, cache: KeySet, outcome: Mapping[str, RSAPublicKey] | JwksFailure, now: float
+        self,
+        cache: KeySet,
+        outcome: Mapping[str, RSAPublicKey] | JwksFailure,
+        now: float,
+        *,
+        cause: FetchCause | None = None,
+        kid: str | None = None,
     ) -> KeySet:
         """The cache after a fetch attempt that ended with ``outcome``.
+
+        The attempt is a *kid-miss* one, and starts ``kid_miss_cooldown`` at
+        ``now``, when it was made because ``kid`` was missing from a fresh key
+        set (``cause == "kid-miss"``), or when a fetch that was due anyway
+        (``"cold"``, ``"expired"``) leaves the ``kid`` it was made for unknown:
+        either way a fetch has just said that this ``kid`` is not listed, and
+        asking again at once could only find a key rotated in the meantime. A
+        first fetch or TTL refresh that finds its ``kid`` does not start it.
 
         Args:
             cache: The cache before the attempt.
             outcome: The fetched keys, or why the fetch failed.
             now: The current monotonic time.
+            cause: Why the fetch was made (``fetch_cause``); None for a fetch no
+                token asked for, which never starts the cooldown.
+            kid: The ``kid`` of the token the fetch was made for.
 
         Returns:
             The new cache. A failure keeps the last good keys; a success adds the
             fetched keys to those listed within the last ``ttl``.
         """
         if isinstance(outcome, JwksFailure):
-            return replace(cache, attempted_at=now, failure=outcome, fetches=cache.fetches + 1)
-        seen = {kid: at for kid, at in cache.seen.items() if now - at < self.ttl}
+            kid_miss_at = now if self._kid_missed(cause, kid, cache.keys) else cache.kid_miss_at
+            return replace(
+                cache,
+                attempted_at=now,
+                kid_miss_at=kid_miss_at,
+                failure=outcome,
+                fetches=cache.fetches + 1,
+            )
+        seen = {k: at for k, at in cache.seen.items() if now - at < self.ttl}
         seen.update(dict.fromkeys(outcome, now))
         # Newest first, so the bound drops the keys not listed for the longest.
-        kept = sorted(seen, key=lambda kid: (kid not in outcome, -seen[kid]))[:MAX_KEYS]
-        keys = {kid: outcome[kid] if kid in outcome else cache.keys[kid] for kid in kept}
+        kept = sorted(seen, key=lambda k: (k not in outcome, -seen[k]))[:MAX_KEYS]
+        keys = {k: outcome[k] if k in outcome else cache.keys[k] for k in kept}
         return KeySet(
             keys=MappingProxyType(keys),
-            seen={kid: seen[kid] for kid in kept},
+            seen={k: seen[k] for k in kept},
             fetched_at=now,
             attempted_at=now,
+            kid_miss_at=now if self._kid_missed(cause, kid, keys) else cache.kid_miss_at,
             failure=None,
             fetches=cache.fetches + 1,
         )
+
+    @staticmethod
+    def _kid_missed(
+        cause: FetchCause | None, kid: str | None, keys: Mapping[str, RSAPublicKey]
+    ) -> bool:
+        if cause is None:
+            return False
+        return cause == "kid-miss" or kid is None or kid not in keys
+
+
+# --- the budget of calls caused by requests -----------------------------------------------
+
+#: The refresh error (so the reason ``session-token-expired-refresh-<this>``) and
+#: the log wording of a call the budget did not allow.
+BUDGET_EXCEEDED: Final = "backend-api-budget-exceeded"
+
+
+@dataclass(frozen=True, slots=True)
+class BackendBudget:
+    """How many handshake-payload and refresh calls requests may cause: a token bucket.
+
+    Any request can carry a ``__clerk_handshake_nonce`` or an expired session
+    token with a ``__refresh_<suffix>`` cookie, and each would make this
+    process call the Backend API. The budget caps those calls per
+    ``BackendApi`` (one per instance and process): ``burst`` calls at once,
+    then ``rate`` per second. A call beyond it is not made; the request goes
+    on as if the call had failed. JWKS fetches are not counted (they have
+    ``JwksPolicy``), and requests that share a call (same nonce, same refresh)
+    spend one unit between them.
+
+    The defaults: Clerk limits a production instance to 1000 Backend API calls
+    per 10 s (100/s; development: 100 per 10 s) across all of the app's
+    processes, and answers 429 to every call past it, the app's own ones
+    included. 10/s keeps one flooded process at a tenth of that. Honest
+    traffic needs far less: one call per handshake (a returning visitor whose
+    token expired) or per server-side refresh, so even a busy process rarely
+    needs more than a few per second; a burst of 20 absorbs a spike such as
+    many tabs reloading after a deploy.
+
+    Attributes:
+        rate: Calls per second the budget refills by.
+        burst: Calls that may be made at once (the bucket's size; it starts full).
+        enabled: False: no limit at all (every call is made).
+
+    Raises:
+        ConfigurationError: ``rate`` is not a positive finite number, or
+            ``burst`` is not an integer >= 1.
+    """
+
+    rate: float = 10.0
+    burst: int = 20
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        rate = self.rate
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < math.inf:
+            raise ConfigurationError(
+                f"BackendBudget.rate must be a positive number of calls per second, got {rate!r}."
+            )
+        burst = self.burst
+        if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
+            raise ConfigurationError(f"BackendBudget.burst must be an integer >= 1, got {burst!r}.")
+
+    def describe(self) -> str:
+        """The budget in words, for log lines.
+
+        Returns:
+            E.g. ``"10 calls per second, bursts of 20"``.
+        """
+        return f"{self.rate:g} calls per second, bursts of {self.burst}"
+
+
+class TokenBucket:
+    """The state of a ``BackendBudget``: thread-safe, on an injectable monotonic clock.
+
+    Sync and async callers share one (``take`` never blocks or awaits).
+
+    Args:
+        budget: Its rate and size.
+        monotonic: Clock in seconds; tests inject a fake one.
+    """
+
+    def __init__(self, budget: BackendBudget, monotonic: Callable[[], float]) -> None:
+        self.budget = budget
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._tokens = float(budget.burst)
+        self._updated = monotonic()
+
+    def take(self) -> bool:
+        """Spend one call if the budget has one.
+
+        Returns:
+            True when the call may be made (always, for a disabled budget).
+        """
+        budget = self.budget
+        if not budget.enabled:
+            return True
+        with self._lock:
+            now = self._monotonic()
+            # A clock that steps back adds nothing, and is not counted twice later.
+            elapsed = max(now - self._updated, 0.0)
+            self._updated = max(now, self._updated)
+            self._tokens = min(float(budget.burst), self._tokens + elapsed * budget.rate)
+            if self._tokens < 1.0:
+                return False
+            self._tokens -= 1.0
+            return True
 
 
 # --- interpretation of replies (pure) ------------------------------------------------------
@@ -395,6 +574,10 @@ class BackendApiError(ClerkError):
         super().__init__(message)
         self.status = status
         self.code = code
+
+
+class BackendBudgetExceeded(BackendApiError):
+    """The call was not made: the ``BackendBudget`` of calls caused by requests is spent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -675,17 +858,24 @@ def _describe(exc: BaseException, timeout: float, limit: int) -> str:
 
 
 class _Flight:
-    """One fetch in progress; other threads and tasks wait for it to land."""
+    """One fetch or call in progress; other threads and tasks wait for it to land.
 
-    __slots__ = ("_done", "_lock", "_waiters")
+    A JWKS flight answers through the key cache; a shared handshake-payload or
+    refresh call leaves its ``answer`` here (None when its leader gave up, e.g.
+    was cancelled: a waiter then plans again).
+    """
+
+    __slots__ = ("_done", "_lock", "_waiters", "answer")
 
     def __init__(self) -> None:
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self.answer: _Answer | None = None
 
-    def land(self) -> None:
+    def land(self, answer: _Answer | None = None) -> None:
         with self._lock:
+            self.answer = answer
             self._done.set()
             waiters, self._waiters = self._waiters, []
         for loop, future in waiters:
@@ -726,11 +916,54 @@ def _wake(future: asyncio.Future[None]) -> None:
 @dataclass(frozen=True, slots=True)
 class _Lead:
     flight: _Flight
+    cause: FetchCause | None = None  # why a JWKS fetch is made (None for other calls)
 
 
 @dataclass(frozen=True, slots=True)
 class _Follow:
     flight: _Flight
+
+
+#: What a shared call ended with: the directives or cookies, or the failure each
+#: caller gets a copy of (``_hand_out``).
+_Answer = list[object] | RefreshError | BackendApiError
+
+
+@dataclass(frozen=True, slots=True)
+class _SharedCall:
+    """A handshake-payload or refresh call that equal concurrent requests share.
+
+    Attributes:
+        key: What makes two calls equal (it holds tokens: never logged).
+        call: The request to send.
+        interpret: What a reply means (returns, or raises the caller's failure).
+        refused: The failure every caller gets when the budget allows no call.
+    """
+
+    key: tuple[str, ...]
+    call: _Call
+    interpret: Callable[[_Reply | _Unreachable], list[object]]
+    refused: RefreshError | BackendApiError
+
+
+def _settle(
+    interpret: Callable[[_Reply | _Unreachable], list[object]], outcome: _Reply | _Unreachable
+) -> _Answer:
+    try:
+        return interpret(outcome)
+    except (RefreshError, BackendApiError) as exc:
+        return exc
+
+
+def _hand_out(answer: _Answer) -> list[object]:
+    """One caller's copy of a shared answer: its own list, or its own exception to raise."""
+    if isinstance(answer, RefreshError):
+        raise RefreshError(answer.reason)
+    if isinstance(answer, BackendBudgetExceeded):
+        raise BackendBudgetExceeded(str(answer))
+    if isinstance(answer, BackendApiError):
+        raise BackendApiError(str(answer), status=answer.status, code=answer.code)
+    return list(answer)
 
 
 # --- the client ----------------------------------------------------------------------------
@@ -761,8 +994,10 @@ class BackendApi:
         async_transport: An ``httpx.AsyncBaseTransport`` for the async path,
             instead of ``async_client``.
         policy: The key cache policy.
-        monotonic: Clock for cache ages (seconds); tests inject a fake one.
-            Timeouts always use real time.
+        budget: How many handshake-payload and refresh calls requests may cause
+            (default ``BackendBudget()``: 10 per second, bursts of 20).
+        monotonic: Clock for cache ages and the budget (seconds); tests inject
+            a fake one. Timeouts always use real time.
         max_response_bytes: Largest response body accepted.
 
     Raises:
@@ -781,6 +1016,7 @@ class BackendApi:
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
         policy: JwksPolicy | None = None,
+        budget: BackendBudget | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
@@ -795,6 +1031,7 @@ class BackendApi:
         self.api_url = api_url.rstrip("/")
         self.timeout = float(timeout)
         self.policy = policy or JwksPolicy()
+        self.budget = budget or BackendBudget()
         self.monotonic = monotonic
         self.max_response_bytes = max_response_bytes
         self._has_secret = bool(secret_key)
@@ -815,6 +1052,9 @@ class BackendApi:
         self._lock = threading.Lock()
         self._keys = KeySet()
         self._flight: _Flight | None = None
+        # Handshake-payload and refresh calls in flight, by what they ask for.
+        self._calls: dict[tuple[str, ...], _Flight] = {}
+        self._bucket = TokenBucket(self.budget, monotonic)
 
     def __repr__(self) -> str:
         return f"BackendApi({self.api_url!r})"
@@ -923,11 +1163,12 @@ class BackendApi:
         with self._lock:
             now = self.monotonic()
             cache = self._keys
-            if not self.policy.should_fetch(cache, kid, now):
+            cause = self.policy.fetch_cause(cache, kid, now)
+            if cause is None:
                 return None
             if self._flight is None:
                 self._flight = _Flight()
-                return _Lead(self._flight)
+                return _Lead(self._flight, cause)
             if self.policy.can_answer(cache, kid, now):
                 return None  # stale but usable: do not wait for the refetch
             return _Follow(self._flight)
@@ -939,12 +1180,18 @@ class BackendApi:
         )
 
     def _land(
-        self, flight: _Flight, outcome: Mapping[str, RSAPublicKey] | JwksFailure | None
+        self,
+        lead: _Lead,
+        kid: str | None,
+        outcome: Mapping[str, RSAPublicKey] | JwksFailure | None,
     ) -> None:
+        flight = lead.flight
         with self._lock:
             before = self._keys
             if outcome is not None:
-                self._keys = self.policy.after_fetch(before, outcome, self.monotonic())
+                self._keys = self.policy.after_fetch(
+                    before, outcome, self.monotonic(), cause=lead.cause, kid=kid
+                )
             if self._flight is flight:
                 self._flight = None
         flight.land()
@@ -1007,7 +1254,7 @@ class BackendApi:
                     reply = self._exchange(_jwks_call(self.api_url), deadline)
                     outcome = _interpret_jwks(reply, self.jwks_url)
                 finally:
-                    self._land(plan.flight, outcome)
+                    self._land(plan, kid, outcome)
             elif isinstance(plan, _Follow):
                 if not plan.flight.wait(deadline - time.monotonic()):
                     return self._waited_too_long(kid)
@@ -1035,17 +1282,110 @@ class BackendApi:
                     reply = await self._exchange_async(_jwks_call(self.api_url), deadline)
                     outcome = _interpret_jwks(reply, self.jwks_url)
                 finally:
-                    self._land(plan.flight, outcome)
+                    self._land(plan, kid, outcome)
             elif isinstance(plan, _Follow):
                 if not await plan.flight.wait_async(deadline - time.monotonic()):
                     return self._waited_too_long(kid)
                 continue  # re-plan: the leader may have been cancelled
             return self._answer(kid)
 
-    # -- handshake payload and refresh
+    # -- handshake payload and refresh: shared, and within the budget
+
+    def _payload_call(self, nonce: str) -> _SharedCall:
+        refused = BackendBudgetExceeded(
+            f"Backend API budget exceeded ({self.budget.describe()}): "
+            "the handshake payload was not requested"
+        )
+        return _SharedCall(
+            ("nonce", nonce),
+            _handshake_payload_call(self.api_url, nonce),
+            _interpret_handshake_payload,
+            refused,
+        )
+
+    def _refresh_shared_call(self, request: RefreshRequest) -> _SharedCall:
+        # What Clerk's answer depends on: the session and both tokens, and the
+        # origin and cookie set its cookies are minted for (``azp``, suffixes).
+        # The other request headers are only reported to Clerk.
+        key = (
+            "refresh",
+            request.session_id,
+            request.refresh_token,
+            request.expired_token,
+            request.request_origin,
+            "suffixed" if request.suffixed_cookies else "plain",
+        )
+        call = _refresh_call(self.api_url, request)
+        return _SharedCall(key, call, _interpret_refresh, RefreshError(BUDGET_EXCEEDED))
+
+    def _plan_call(self, key: tuple[str, ...]) -> _Lead | _Follow | None:
+        """Follow an equal call in flight, lead a new one, or (None) refuse: no budget left."""
+        with self._lock:
+            flight = self._calls.get(key)
+            if flight is not None:
+                return _Follow(flight)
+            if not self._bucket.take():
+                return None
+            flight = self._calls[key] = _Flight()
+            return _Lead(flight)
+
+    def _land_call(self, key: tuple[str, ...], flight: _Flight, answer: _Answer | None) -> None:
+        with self._lock:
+            # Gone before it lands: a request arriving later makes its own call.
+            if self._calls.get(key) is flight:
+                del self._calls[key]
+        flight.land(answer)
+
+    def _call_too_slow(self, shared: _SharedCall) -> list[object]:
+        late = _Unreachable(f"no complete answer within the {self.timeout:g} s timeout")
+        return _hand_out(_settle(shared.interpret, late))
+
+    def _shared(self, shared: _SharedCall) -> list[object]:
+        """Make ``shared.call`` once for all equal concurrent callers, within the budget."""
+        deadline = self._deadline()
+        while True:
+            plan = self._plan_call(shared.key)
+            if plan is None:
+                return _hand_out(shared.refused)
+            if isinstance(plan, _Lead):
+                answer: _Answer | None = None
+                try:
+                    answer = _settle(shared.interpret, self._exchange(shared.call, deadline))
+                finally:
+                    self._land_call(shared.key, plan.flight, answer)
+                return _hand_out(answer)
+            if not plan.flight.wait(deadline - time.monotonic()):
+                return self._call_too_slow(shared)
+            if plan.flight.answer is not None:
+                return _hand_out(plan.flight.answer)
+            # The leader gave up without an answer (cancelled): plan again.
+
+    async def _shared_async(self, shared: _SharedCall) -> list[object]:
+        """The ``async`` twin of ``_shared``."""
+        deadline = self._deadline()
+        while True:
+            plan = self._plan_call(shared.key)
+            if plan is None:
+                return _hand_out(shared.refused)
+            if isinstance(plan, _Lead):
+                answer: _Answer | None = None
+                try:
+                    reply = await self._exchange_async(shared.call, deadline)
+                    answer = _settle(shared.interpret, reply)
+                finally:
+                    self._land_call(shared.key, plan.flight, answer)
+                return _hand_out(answer)
+            if not await plan.flight.wait_async(deadline - time.monotonic()):
+                return self._call_too_slow(shared)
+            if plan.flight.answer is not None:
+                return _hand_out(plan.flight.answer)
+            # The leader gave up without an answer (cancelled): plan again.
 
     def handshake_payload(self, nonce: str) -> list[object]:
         """The cookie directives stored under a handshake nonce (blocking).
+
+        Concurrent callers with the same nonce share one call; a new call
+        spends one unit of the ``budget``.
 
         Args:
             nonce: The ``__clerk_handshake_nonce`` value.
@@ -1054,10 +1394,10 @@ class BackendApi:
             The directives (Set-Cookie strings, as the API sent them).
 
         Raises:
+            BackendBudgetExceeded: The budget is spent; no call was made.
             BackendApiError: The API could not be reached or gave no payload.
         """
-        call = _handshake_payload_call(self.api_url, nonce)
-        return _interpret_handshake_payload(self._exchange(call, self._deadline()))
+        return self._shared(self._payload_call(nonce))
 
     async def handshake_payload_async(self, nonce: str) -> list[object]:
         """The ``async`` twin of ``handshake_payload``.
@@ -1069,13 +1409,17 @@ class BackendApi:
             The directives (Set-Cookie strings, as the API sent them).
 
         Raises:
+            BackendBudgetExceeded: The budget is spent; no call was made.
             BackendApiError: The API could not be reached or gave no payload.
         """
-        call = _handshake_payload_call(self.api_url, nonce)
-        return _interpret_handshake_payload(await self._exchange_async(call, self._deadline()))
+        return await self._shared_async(self._payload_call(nonce))
 
     def refresh_session(self, request: RefreshRequest) -> list[object]:
         """Refresh an expired session: ``POST /v1/sessions/{sid}/refresh`` (blocking).
+
+        Concurrent callers with an equal request (same session, refresh token,
+        expired token, origin and cookie set) share one call; a new call
+        spends one unit of the ``budget``.
 
         Args:
             request: What the flow knows about the expired session.
@@ -1084,10 +1428,10 @@ class BackendApi:
             The new Set-Cookie strings (empty when the API sent none).
 
         Raises:
-            RefreshError: With Clerk's refresh reason.
+            RefreshError: With Clerk's refresh reason, or ``backend-api-budget-exceeded``
+                when the budget is spent and no call was made.
         """
-        call = _refresh_call(self.api_url, request)
-        return _interpret_refresh(self._exchange(call, self._deadline()))
+        return self._shared(self._refresh_shared_call(request))
 
     async def refresh_session_async(self, request: RefreshRequest) -> list[object]:
         """The ``async`` twin of ``refresh_session``.
@@ -1099,10 +1443,9 @@ class BackendApi:
             The new Set-Cookie strings (empty when the API sent none).
 
         Raises:
-            RefreshError: With Clerk's refresh reason.
+            RefreshError: As ``refresh_session``.
         """
-        call = _refresh_call(self.api_url, request)
-        return _interpret_refresh(await self._exchange_async(call, self._deadline()))
+        return await self._shared_async(self._refresh_shared_call(request))
 
     def _deadline(self) -> float:
         return time.monotonic() + self.timeout
@@ -1195,9 +1538,10 @@ def configure_backend(
     transport: httpx.BaseTransport | None = None,
     async_transport: httpx.AsyncBaseTransport | None = None,
     policy: JwksPolicy | None = None,
+    budget: BackendBudget | None = None,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> BackendApi:
-    """Set how an instance's Backend API is reached: clients, timeout, cache policy.
+    """Set how an instance's Backend API is reached: clients, timeout, cache policy, budget.
 
     Call it at start-up (or in a test) before the first request; it replaces
     the instance's ``BackendApi`` (and its key cache), closing the clients the
@@ -1211,7 +1555,9 @@ def configure_backend(
         transport: An httpx transport for the sync path, instead of ``client``.
         async_transport: An httpx async transport, instead of ``async_client``.
         policy: The key cache policy.
-        monotonic: Clock for cache ages, in seconds.
+        budget: How many handshake-payload and refresh calls requests may cause
+            (``BackendBudget(enabled=False)``: no limit).
+        monotonic: Clock for cache ages and the budget, in seconds.
 
     Returns:
         The new ``BackendApi``; ``authenticate_request`` uses it from now on.
@@ -1228,6 +1574,7 @@ def configure_backend(
         transport=transport,
         async_transport=async_transport,
         policy=policy,
+        budget=budget,
         monotonic=monotonic,
     )
     with _backends_lock:

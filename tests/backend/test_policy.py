@@ -17,7 +17,14 @@ INVALID = JwksFailure("secret-key-invalid", "The provided Clerk Secret Key is in
 
 
 def fetched(at: float, *kids: str) -> KeySet:
+    """The cache after a fetch no token asked for (no cooldown started)."""
     return POLICY.after_fetch(KeySet(), dict.fromkeys(kids or ("k1",), KEY), at)
+
+
+def missed(at: float) -> KeySet:
+    """The cache after a first fetch at 0 and a kid-miss fetch for ``k2`` at ``at``."""
+    cache = fetched(0.0)
+    return POLICY.after_fetch(cache, {"k1": KEY}, at, cause="kid-miss", kid="k2")
 
 
 def test_a_cold_cache_fetches() -> None:
@@ -35,12 +42,14 @@ def test_a_cold_cache_fetches() -> None:
         (399.9, "k1", False),
         (400.0, "k1", True),  # ttl reached
         (105.0, "k2", False),  # unknown kid, inside the cooldown
+        (105.0, "k3", False),  # any unknown kid: the cooldown is not per kid
+        (105.0, None, False),  # no kid at all counts as unknown
         (110.0, "k2", True),  # unknown kid, cooldown over
-        (110.0, None, True),  # no kid at all counts as unknown
+        (110.0, None, True),
     ],
 )
 def test_freshness_and_kid_miss_cooldown(now: float, kid: str | None, fetch: bool) -> None:
-    assert POLICY.should_fetch(fetched(100.0), kid, now) is fetch
+    assert POLICY.should_fetch(missed(100.0), kid, now) is fetch
 
 
 def test_a_failure_is_not_retried_for_a_while_and_keeps_the_keys() -> None:
