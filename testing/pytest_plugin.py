@@ -13,6 +13,9 @@ Fixtures:
           assert client.get("/dashboard", headers=clerk.pending(page=True)).status_code == 307
           assert client.get("/admin", headers=clerk.org_member(role="member")).status_code == 404
 
+  Sessions travel as ``Authorization: Bearer``, so these lines work with each
+  framework's default test client, whatever its cookie jar holds;
+  ``clerk.set_cookies(client, state)`` puts a state's cookies into that jar.
   An app built at import time is pointed at the kit with ``clerk.configure(app)``.
 - ``clerk_local`` -- a ``LocalClerkTestKit`` over ``clerk_instance``: the
   same interface, but the app talks to a running local instance (remote JWKS,
