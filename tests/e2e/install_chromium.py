@@ -28,7 +28,14 @@ ADVICE = (
 
 
 def present(env: Mapping[str, str]) -> str | None:
-    """The browser the tests will use, if there is one."""
+    """The browser the tests will use, if there is one.
+
+    Args:
+        env: The environment (``CHROMIUM``, ``PATH``).
+
+    Returns:
+        ``CHROMIUM`` when set, else the ``chromium`` on ``PATH``, else None.
+    """
     named = env.get("CHROMIUM")
     if named:
         return named
@@ -36,7 +43,14 @@ def present(env: Mapping[str, str]) -> str | None:
 
 
 def commands(apt_get: str) -> list[list[str]]:
-    """What installs the package: the package lists first, then the package, quietly."""
+    """What installs the package: the package lists first, then the package, quietly.
+
+    Args:
+        apt_get: The ``apt-get`` to run.
+
+    Returns:
+        The command lines, in order.
+    """
     return [
         [apt_get, "update", "-qq"],
         [apt_get, "install", "-y", "-qq", PACKAGE],
