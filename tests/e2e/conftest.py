@@ -1,9 +1,10 @@
 """Fixtures for the browser tests: Debian's Chromium under Playwright, a screenshot folder.
 
 Chromium is required, never skipped: the default tox env installs it when it
-is missing (``tests/e2e/install_chromium.py``, Debian's ``chromium``). Set ``CHROMIUM`` to use another binary and
-``E2E_SCREENSHOTS`` to keep the screenshots in a given folder (default: a new
-temporary folder, printed at the end of the run).
+is missing (``tests/e2e/install_chromium.py``, Debian's ``chromium``). Set
+``CHROMIUM`` to use another binary and ``E2E_SCREENSHOTS`` to keep the
+screenshots in a given folder (default: a new temporary folder, printed at the
+end of the run).
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ def chromium_path() -> str:
     if not Path(path).is_file():
         pytest.fail(
             f"Chromium is missing (looked for {path!r}). The browser tests need Debian's "
-            "chromium: `apt-get install -y chromium` (`python -m tox` installs it), or set CHROMIUM "
-            "to a Chromium binary.",
+            "chromium: `apt-get install -y chromium` (`python -m tox` installs it), or set "
+            "CHROMIUM to a Chromium binary.",
             pytrace=False,
         )
     return path
