@@ -27,7 +27,8 @@ import uvicorn
 from waitress.server import BaseWSGIServer, create_server
 
 
-def _listening_socket() -> socket.socket:
+def listening_socket() -> socket.socket:
+    """A TCP socket bound to a free port of 127.0.0.1, listening."""
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so,
     # and without it small responses wait ~40 ms for a delayed ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -47,7 +48,7 @@ def uvicorn_server(app: Any) -> Iterator[str]:
     Yields:
         ``http://127.0.0.1:<port>``.
     """
-    sock = _listening_socket()
+    sock = listening_socket()
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="off", http="h11",
         timeout_graceful_shutdown=2, backlog=512,

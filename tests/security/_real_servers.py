@@ -29,7 +29,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..reliability._servers import REPO_ROOT, raw_request, uvicorn_server, waitress_server
+from ..reliability._servers import (
+    REPO_ROOT,
+    listening_socket,
+    raw_request,
+    uvicorn_server,
+    waitress_server,
+)
 from . import _real_apps
 
 #: Where prefixed deployments live (``root_path``, ``url_prefix``, ``SCRIPT_NAME``).
@@ -107,18 +113,10 @@ def deployments() -> tuple[Deployment, ...]:
     return tuple(found)
 
 
-def _listening_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(512)
-    return sock
-
-
 @contextlib.contextmanager
 def child_server(deployment: Deployment, settings: Mapping[str, Any]) -> Iterator[str]:
     """Run ``deployment`` in a child process on a socket made here; yields its base URL."""
-    sock = _listening_socket()
+    sock = listening_socket()
     port = int(sock.getsockname()[1])
     fd = sock.fileno()
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "REAL_APP": deployment.app,
