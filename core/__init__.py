@@ -14,6 +14,9 @@ Rules of this package (kept by every module in it):
    ``RequestState``. Configuration errors are raised when options are built.
 """
 
+import inspect as _inspect
+import typing as _typing
+
 from ._auth import Auth, ReverificationConfig, ReverificationPreset
 from ._authenticate import authenticate_request, authenticate_request_async
 from ._backend import BackendApi, BackendApiError, JwksPolicy, configure_backend, reset_backends
@@ -77,3 +80,27 @@ __all__ = [
     "redirect_to_sign_up",
     "reset_backends",
 ]
+
+
+def _publish(names: list[str]) -> None:
+    """Name this package as the module of each public class (as httpx does).
+
+    Tracebacks, reprs and docs then show ``clerk_middleware.core.ConfigurationError``,
+    the path to import, not the private module that defines it. String
+    annotations are resolved first, while the defining module still names their
+    types: ``typing.get_type_hints`` (pydantic, FastAPI) reads a class's
+    annotations in the namespace of its ``__module__``.
+    """
+    namespace = globals()
+    for name in names:
+        obj = namespace[name]
+        if not isinstance(obj, type) or obj.__module__ == __name__:
+            continue
+        own = _inspect.get_annotations(obj)
+        if any(isinstance(value, str) for value in own.values()):
+            hints = _typing.get_type_hints(obj, include_extras=True)
+            obj.__annotations__ = {key: hints[key] for key in own}
+        obj.__module__ = __name__
+
+
+_publish(__all__)

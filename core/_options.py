@@ -12,8 +12,8 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import InitVar, dataclass, field, fields
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -24,7 +24,13 @@ from ._errors import ConfigurationError
 from ._keys import PublishableKey, accounts_base_url, cookie_suffix, parse_publishable_key
 from ._routes import match_params
 
-__all__ = ["ClerkOptions", "OrganizationSyncOptions"]
+__all__ = [
+    "ClerkOptions",
+    "OptionSource",
+    "OrganizationSyncOptions",
+    "check_option_names",
+    "resolve_options",
+]
 
 DEFAULT_API_URL = "https://api.clerk.com"
 DEFAULT_CLOCK_SKEW_IN_MS = 5000
@@ -45,6 +51,33 @@ _ENV_VARS: dict[str, str] = {
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 _PEM_ARMOUR = re.compile(r"-----(BEGIN|END)[^-]*-----")
+#: Clerk's secret key forms and the instance type each names (``sk_`` keys, and
+#: the older ``test_``/``live_`` keys Clerk's SDK still reads the same way).
+_SECRET_KEY_PREFIXES: Final = (
+    ("sk_test_", "development"),
+    ("sk_live_", "production"),
+    ("test_", "development"),
+    ("live_", "production"),
+)
+_SECRET_KEY_BODY = re.compile(r"[A-Za-z0-9_-]+")
+_KEY_PREFIXES = {"development": ("sk_test_", "pk_test_"), "production": ("sk_live_", "pk_live_")}
+_KEYS_PAGE = "https://dashboard.clerk.com/~/api-keys"
+#: Options naming a page the browser is sent to.
+_PAGE_URL_OPTIONS: Final = {
+    "sign_in_url": "/sign-in",
+    "sign_up_url": "/sign-up",
+    "tasks_url": "/onboarding",
+}
+# Whitespace, controls and backslashes: browsers read "/\host" as "//host",
+# and a parser that disagrees with the browser on a redirect target is a hole.
+_URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f\\]")
+#: ``organization_sync_options`` mapping keys: Clerk's camelCase and our snake_case.
+_ORG_SYNC_KEYS: Final = {
+    "organizationPatterns": "organization_patterns",
+    "personalAccountPatterns": "personal_account_patterns",
+    "organization_patterns": "organization_patterns",
+    "personal_account_patterns": "personal_account_patterns",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +95,60 @@ class OrganizationSyncOptions:
 
     organization_patterns: tuple[str, ...] = ()
     personal_account_patterns: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("organization_patterns", "personal_account_patterns"):
+            object.__setattr__(self, name, _patterns(getattr(self, name), name))
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> OrganizationSyncOptions:
+        """Build from a mapping as Clerk's ``organizationSyncOptions`` object is written.
+
+        Both Clerk's camelCase keys and the snake_case field names are accepted::
+
+            {"organizationPatterns": ["/orgs/:slug", "/orgs/:slug/(.*)"],
+             "personalAccountPatterns": ["/me", "/me/(.*)"]}
+
+        Args:
+            mapping: ``organizationPatterns`` / ``organization_patterns`` and
+                ``personalAccountPatterns`` / ``personal_account_patterns``, each a
+                list of path patterns (a missing or None key means none).
+
+        Returns:
+            The options.
+
+        Raises:
+            ConfigurationError: A key is unknown, given twice (in both spellings),
+                or its value is not a list of strings.
+        """
+        values: dict[str, Any] = {}
+        for key, value in mapping.items():
+            name = _ORG_SYNC_KEYS.get(key) if isinstance(key, str) else None
+            if name is None:
+                raise ConfigurationError(
+                    f"organization_sync_options has an unknown key {key!r}; valid keys: "
+                    f"{', '.join(_ORG_SYNC_KEYS)}."
+                )
+            if name in values:
+                raise ConfigurationError(
+                    f"organization_sync_options gives {name} twice (camelCase and snake_case)."
+                )
+            values[name] = () if value is None else value
+        return cls(**values)
+
+
+def _patterns(value: Any, name: str) -> tuple[str, ...]:
+    """A tuple of path patterns; a bare string is refused (it would iterate as characters)."""
+    # Patterns are tried in order: a list or tuple, not a set.
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise ConfigurationError(
+            f"organization_sync_options.{name} must be a list of path patterns, "
+            f'e.g. ["/orgs/:slug", "/orgs/:slug/(.*)"], got {type(value).__name__}.'
+        )
+    items = tuple(value)
+    if not all(isinstance(item, str) for item in items):
+        raise ConfigurationError(f"organization_sync_options.{name}: patterns must be strings.")
+    return items
 
 
 def _load_jwt_key(value: str, variable: str) -> RSAPublicKey:
@@ -85,6 +172,44 @@ def _load_jwt_key(value: str, variable: str) -> RSAPublicKey:
             f"{variable} must be an RSA public key (Clerk signs session tokens with RS256)."
         )
     return key
+
+
+def _secret_key_type(key: object, name: str) -> str:
+    """The instance type a secret key names; refuse anything not in Clerk's forms.
+
+    Messages never quote the key: it is a secret, and a wrong one may be another's.
+    """
+    if key is None or key == "":
+        raise ConfigurationError(
+            "Missing Clerk secret key: set CLERK_SECRET_KEY or pass secret_key= "
+            f"(sk_test_... or sk_live_..., from {_KEYS_PAGE})."
+        )
+    expected = f"expected sk_test_... or sk_live_... (the Secret key of {_KEYS_PAGE})"
+    if not isinstance(key, str):
+        raise ConfigurationError(f"{name} must be a string: {expected}.")
+    if key.startswith("pk_"):
+        raise ConfigurationError(
+            f"{name} is a publishable key (pk_...), not a secret key: {expected}."
+        )
+    if key.strip() != key or key.strip("\"'") != key:
+        raise ConfigurationError(
+            f"{name} has surrounding whitespace or quotes (a trailing newline, or quotes "
+            f"copied into an .env file): {expected}."
+        )
+    for prefix, instance_type in _SECRET_KEY_PREFIXES:
+        if key.startswith(prefix) and _SECRET_KEY_BODY.fullmatch(key, len(prefix)):
+            return instance_type
+    raise ConfigurationError(f"{name} is not a Clerk secret key: {expected}.")
+
+
+def _is_page_url(value: object) -> bool:
+    """An absolute http(s) URL, or a path starting with exactly one ``/``."""
+    if not isinstance(value, str) or _URL_FORBIDDEN.search(value):
+        return False
+    if value.startswith("/"):
+        return not value.startswith("//")  # "//host" is another site
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _as_tuple(value: str | Sequence[str] | None, name: str) -> tuple[str, ...]:
@@ -160,20 +285,38 @@ class ClerkOptions:
     #: None where a decision depends on more than the memo's key can hold.
     decision_memo: DecisionMemo | None = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        if not self.secret_key or not isinstance(self.secret_key, str):
+    #: Where each option came from, for error messages: the ``CLERK_*`` variable
+    #: (or another source's name) of options not passed as arguments. Set by
+    #: ``from_env``; options absent here are named as arguments.
+    _sources: InitVar[Mapping[str, str] | None] = None
+
+    def __post_init__(self, _sources: Mapping[str, str] | None) -> None:
+        sources = _sources or {}
+
+        def name(option: str) -> str:
+            """How the message names ``option``: as its source did, or as an argument."""
+            if option in sources:
+                return sources[option]
+            variable = _ENV_VARS.get(option)
+            return f"{option} ({variable})" if variable else option
+
+        key_instance = _secret_key_type(self.secret_key, name("secret_key"))
+        parsed = parse_publishable_key(self.publishable_key, variable=name("publishable_key"))
+        if key_instance != parsed.instance_type:
             raise ConfigurationError(
-                "Missing Clerk secret key: set CLERK_SECRET_KEY or pass secret_key= "
-                "(sk_test_... or sk_live_..., from https://dashboard.clerk.com/~/api-keys)."
+                f"{name('secret_key')} is a {key_instance} secret key "
+                f"({_KEY_PREFIXES[key_instance][0]}...) but {name('publishable_key')} is "
+                f"a {parsed.instance_type} publishable key "
+                f"({_KEY_PREFIXES[parsed.instance_type][1]}...): use the two keys of "
+                f"one instance, both sk_test_/pk_test_ or both sk_live_/pk_live_ ({_KEYS_PAGE})."
             )
-        parsed = parse_publishable_key(self.publishable_key, variable="CLERK_PUBLISHABLE_KEY")
         setattr_ = object.__setattr__
         setattr_(self, "parsed_key", parsed)
         setattr_(self, "cookie_suffix", cookie_suffix(parsed.key))
         setattr_(
             self,
             "public_key",
-            _load_jwt_key(self.jwt_key, "CLERK_JWT_KEY") if self.jwt_key else None,
+            _load_jwt_key(self.jwt_key, name("jwt_key")) if self.jwt_key else None,
         )
         setattr_(
             self, "authorized_parties", _as_tuple(self.authorized_parties, "authorized_parties")
@@ -183,6 +326,16 @@ class ClerkOptions:
             setattr_(self, "issuers", ())
         else:
             setattr_(self, "issuers", _as_tuple(self.issuer, "issuer"))
+        sync = self.organization_sync_options
+        if sync is not None and not isinstance(sync, OrganizationSyncOptions):
+            if not isinstance(sync, Mapping):
+                raise ConfigurationError(
+                    "organization_sync_options must be an OrganizationSyncOptions or a "
+                    "mapping such as {'organizationPatterns': [...], "
+                    f"'personalAccountPatterns': [...]}}, got {type(sync).__name__}."
+                )
+            sync = OrganizationSyncOptions.from_mapping(sync)
+            setattr_(self, "organization_sync_options", sync)
         # Development instances pick cookies by the clock and sync the dev browser,
         # satellites sync by URL, organization sync reads the path, and a callable
         # issuer may answer differently each time: those are decided in full.
@@ -192,7 +345,7 @@ class ClerkOptions:
             DecisionMemo()
             if parsed.instance_type == "production"
             and not self.is_satellite
-            and self.organization_sync_options is None
+            and sync is None
             and not callable(self.issuer)
             else None,
         )
@@ -201,50 +354,44 @@ class ClerkOptions:
             raise ConfigurationError(
                 f"clock_skew_in_ms must be a number of milliseconds, got {skew!r}."
             )
-        for name in ("sign_in_url", "sign_up_url", "tasks_url"):
-            value = getattr(self, name)
-            if value is not None and (
-                not isinstance(value, str) or any(c in value for c in "\r\n")
-            ):
-                raise ConfigurationError(f"{name} must be a URL or a path, got {value!r}.")
+        for option, example in _PAGE_URL_OPTIONS.items():
+            value = getattr(self, option)
+            if value is not None and value != "" and not _is_page_url(value):
+                raise ConfigurationError(
+                    f"{name(option)} must be an absolute http(s) URL (https://app.example.com"
+                    f"{example}) or a path starting with a single '/' ({example}), got {value!r}."
+                )
         api = urlsplit(self.api_url)
         if api.scheme not in ("http", "https") or not api.netloc:
             raise ConfigurationError(
-                f"api_url (CLERK_API_URL) must be an absolute http(s) URL, got {self.api_url!r}."
+                f"{name('api_url')} must be an absolute http(s) URL, got {self.api_url!r}."
             )
         if self.proxy_url and not (
             self.proxy_url.startswith("/") or urlsplit(self.proxy_url).scheme in ("http", "https")
         ):
             raise ConfigurationError(
-                "proxy_url (CLERK_PROXY_URL) must be an absolute http(s) URL or a path "
+                f"{name('proxy_url')} must be an absolute http(s) URL or a path "
                 f"starting with '/', got {self.proxy_url!r}."
             )
-        sync = self.organization_sync_options
         if sync is not None:
-            if not isinstance(sync, OrganizationSyncOptions):
-                raise ConfigurationError(
-                    "organization_sync_options must be an OrganizationSyncOptions instance."
-                )
             for patterns in (sync.organization_patterns, sync.personal_account_patterns):
-                if not all(isinstance(p, str) for p in patterns):
-                    raise ConfigurationError("Organization sync patterns must be strings.")
                 if patterns:
                     match_params(patterns, "/")  # compiles, so a bad pattern fails here
         if self.is_satellite:
-            if not self.sign_in_url and self.secret_key.startswith(("sk_test_", "test_")):
+            if not self.sign_in_url and key_instance == "development":
                 raise ConfigurationError(
-                    "Missing sign_in_url (CLERK_SIGN_IN_URL): a satellite app on a development "
+                    f"Missing {name('sign_in_url')}: a satellite app on a development "
                     "instance must name the primary's sign-in page."
                 )
             if self.sign_in_url and urlsplit(self.sign_in_url).scheme not in ("http", "https"):
                 raise ConfigurationError(
-                    "sign_in_url (CLERK_SIGN_IN_URL) of a satellite app must be an absolute URL "
+                    f"{name('sign_in_url')} of a satellite app must be an absolute URL "
                     f"on the primary domain, got {self.sign_in_url!r}."
                 )
             if not (self.proxy_url or self.domain):
                 raise ConfigurationError(
-                    "Missing domain and proxy_url: a satellite app must set domain "
-                    "(CLERK_DOMAIN) or proxy_url (CLERK_PROXY_URL)."
+                    f"Missing domain and proxy_url: a satellite app must set {name('domain')} "
+                    f"or {name('proxy_url')}."
                 )
 
     @property
@@ -286,7 +433,8 @@ class ClerkOptions:
         Reads ``CLERK_SECRET_KEY``, ``CLERK_PUBLISHABLE_KEY``, ``CLERK_JWT_KEY``,
         ``CLERK_SIGN_IN_URL``, ``CLERK_SIGN_UP_URL``, ``CLERK_DOMAIN``,
         ``CLERK_IS_SATELLITE``, ``CLERK_PROXY_URL``, ``CLERK_API_URL`` and
-        ``CLERK_TASKS_URL``.
+        ``CLERK_TASKS_URL``. An error about a value read from a variable names
+        the variable.
 
         Args:
             environ: The environment to read (default ``os.environ``).
@@ -299,24 +447,82 @@ class ClerkOptions:
             ConfigurationError: An option is unknown, missing or malformed.
         """
         env = os.environ if environ is None else environ
-        known = {f.name for f in fields(cls) if f.init}
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise ConfigurationError(
-                f"Unknown option(s) {', '.join(unknown)}; "
-                f"expected some of: {', '.join(sorted(known))}."
-            )
-        values: dict[str, Any] = {}
-        for name, variable in _ENV_VARS.items():
-            raw = env.get(variable)
-            if raw is None or name in overrides:
+        return resolve_options(overrides, [OptionSource(env)])
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSource:
+    """Settings keyed by the ``CLERK_*`` variable names, and how messages name them.
+
+    Attributes:
+        values: The settings, e.g. ``os.environ`` or a Flask ``app.config``.
+        label: Format of a setting's name in messages; ``{}`` is the variable,
+            e.g. ``'app.config["{}"]'``.
+    """
+
+    values: Mapping[str, Any]
+    label: str = "{}"
+
+
+def check_option_names(settings: Mapping[str, Any]) -> None:
+    """Refuse settings that are not ``ClerkOptions`` fields.
+
+    Raises:
+        ConfigurationError: Some are unknown; the message lists the valid ones.
+    """
+    known = {f.name for f in fields(ClerkOptions) if f.init}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ConfigurationError(
+            f"Unknown option(s) {', '.join(unknown)}; "
+            f"expected some of: {', '.join(sorted(known))}."
+        )
+
+
+def resolve_options(overrides: Mapping[str, Any], sources: Sequence[OptionSource]) -> ClerkOptions:
+    """Options from explicit values, then each source in turn, then the defaults.
+
+    A source's value counts when it is set and not empty. ``is_satellite`` takes
+    a bool or ``true``/``false`` (also ``1``/``0``, ``yes``/``no``, ``on``/``off``);
+    every other setting a string.
+
+    Args:
+        overrides: Option values given as arguments; they always win.
+        sources: Settings by variable name, highest precedence first.
+
+    Returns:
+        Validated options; errors name a value by where it came from.
+
+    Raises:
+        ConfigurationError: An option is unknown, missing or malformed.
+    """
+    check_option_names(overrides)
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for option, variable in _ENV_VARS.items():
+        if option in overrides:
+            continue
+        for source in sources:
+            raw = source.values.get(variable)
+            if raw is None or raw == "":
                 continue
-            if name == "is_satellite":
-                lowered = raw.strip().lower()
-                if lowered not in _TRUE | _FALSE:
-                    raise ConfigurationError(f"{variable} must be true or false, got {raw!r}.")
-                values[name] = lowered in _TRUE
-            elif raw:
-                values[name] = raw
-        values.update(overrides)
-        return cls(**values)
+            where = source.label.format(variable)
+            values[option] = _setting(option, raw, where)
+            origins[option] = where
+            break
+    values.update(overrides)
+    return ClerkOptions(**values, _sources=origins)
+
+
+def _setting(option: str, raw: object, where: str) -> object:
+    """A source's raw value as the option takes it."""
+    if option == "is_satellite":
+        if isinstance(raw, bool):
+            return raw
+        lowered = raw.strip().lower() if isinstance(raw, str) else None
+        if lowered is None or lowered not in _TRUE | _FALSE:
+            raise ConfigurationError(f"{where} must be true or false, got {raw!r}.")
+        return lowered in _TRUE
+    if not isinstance(raw, str):
+        raise ConfigurationError(f"{where} must be a string, got {type(raw).__name__}.")
+    return raw
