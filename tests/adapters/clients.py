@@ -47,6 +47,7 @@ def factories() -> dict[str, MakeClient]:
     """``make_client`` of every adapter, by name (imported here, not at module level:
     the apps import ``matrix``, which must not import them back)."""
     from .asgi import app as asgi_app
+    from .django import app as django_app
     from .fastapi import app as fastapi_app
     from .flask import app as flask_app
     from .starlette import app as starlette_app
@@ -58,4 +59,6 @@ def factories() -> dict[str, MakeClient]:
         "asgi": asgi_app.make_client,
         "starlette": starlette_app.make_client,
         "fastapi": fastapi_app.make_client,
+        "django": django_app.make_client,
+        "django-async": django_app.make_async_client,
     }

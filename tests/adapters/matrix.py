@@ -145,7 +145,10 @@ class Outcome:
 
     def comparable(self) -> tuple[Any, ...]:
         """What must be identical across adapters."""
-        clerk = tuple((k, v) for k, v in self.headers if k.startswith("x-clerk-"))
+        # By name, each name's values in order: the order of different field names
+        # carries no meaning (RFC 9110 5.3), and Django keeps one field per name.
+        clerk = tuple(sorted(((k, v) for k, v in self.headers if k.startswith("x-clerk-")),
+                             key=lambda field: field[0]))
         cookies = tuple(self.values("set-cookie"))
         body = json.loads(self.body) if self.status == 200 else None
         return (self.status, self.location, clerk, cookies, body)

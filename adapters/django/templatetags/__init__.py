@@ -1,0 +1,1 @@
+"""Template tag libraries of ``clerk_middleware.adapters.django`` (``{% load clerk %}``)."""

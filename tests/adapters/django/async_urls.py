@@ -1,0 +1,26 @@
+"""The matrix routes with async views: the async handler routes ``AsyncClient`` requests here."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import path
+from django.views.generic import View
+
+from clerk_middleware.adapters.django import ProtectMixin, auth
+
+from .. import matrix
+from .app import routes
+
+
+async def view(request: HttpRequest, **_: str) -> JsonResponse:
+    return JsonResponse(matrix.view_body(auth))
+
+
+class AsyncAdminView(ProtectMixin, View):
+    role = "org:admin"
+
+    async def get(self, request: HttpRequest) -> JsonResponse:
+        return JsonResponse(matrix.view_body(auth))
+
+
+urlpatterns = routes(view, [path("mixin/admin", AsyncAdminView.as_view())])
