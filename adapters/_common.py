@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
@@ -37,16 +38,20 @@ from clerk_middleware.core import (
     AuthControlFlow,
     AuthNotFound,
     AuthRequest,
+    AuthUnauthorized,
     ClerkOptions,
+    ConfigurationError,
     MalformedPathError,
     RequestState,
 )
 from clerk_middleware.core._auth import ReverificationConfig, ReverificationPreset
+from clerk_middleware.core._options import OptionSource, check_option_names, resolve_options
 from clerk_middleware.core._protect import ReturnBackUrl
 
 __all__ = [
     "CONTEXT_KEY",
     "CONTROL_FLOW",
+    "ERROR_PAGES",
     "Answer",
     "ClerkAuth",
     "ControlHelper",
@@ -56,10 +61,13 @@ __all__ = [
     "auth",
     "bind_context",
     "build_options",
+    "check_handler",
+    "check_option_names",
     "context_of",
     "control_flow_answer",
     "current_context",
     "handshake_answer",
+    "is_async_callable",
     "protect",
     "quote_path",
     "request_target",
@@ -78,6 +86,10 @@ Reverification = ReverificationPreset | ReverificationConfig | None
 CONTEXT_KEY: Final = "clerk_middleware.context"
 #: The exceptions every adapter translates into a response (and only these).
 CONTROL_FLOW: Final = (AuthControlFlow, MalformedPathError)
+#: The control flow that a framework with its own error pages renders through them
+#: (Flask's ``errorhandler(404)``, Starlette's ``exception_handlers``), keeping
+#: Clerk's status and headers; redirects and the 400 stay the adapter's.
+ERROR_PAGES: Final = (AuthNotFound, AuthUnauthorized)
 
 _OUTSIDE_REQUEST = (
     "auth() was called outside a request handled by clerk_middleware. Install the "
@@ -147,13 +159,62 @@ def context_of(container: Mapping[str, Any], *, kind: str) -> RequestContext:
     return context
 
 
-def build_options(settings: Mapping[str, Any]) -> ClerkOptions:
-    """Options from keyword settings, with ``CLERK_*`` variables for the missing ones.
+def build_options(
+    settings: Mapping[str, Any],
+    *,
+    config: Mapping[str, Any] | None = None,
+    config_label: str = "{}",
+) -> ClerkOptions:
+    """Options from keyword settings, then ``config``, then ``CLERK_*`` variables.
+
+    Args:
+        settings: Options given as keywords; they win.
+        config: Settings keyed by the variable names (a Flask ``app.config``), read
+            before the environment.
+        config_label: How messages name a ``config`` setting; ``{}`` is its key.
 
     Raises:
         ConfigurationError: A setting is unknown, missing or malformed.
     """
-    return ClerkOptions.from_env(**settings)
+    sources = [OptionSource(os.environ)]
+    if config is not None:
+        sources.insert(0, OptionSource(config, config_label))
+    return resolve_options(settings, sources)
+
+
+def check_handler(handler: object, *, factory: str, sync_only: bool = False) -> None:
+    """Refuse a handler that cannot be called as ``handler(auth, request)``.
+
+    Args:
+        handler: What was passed as the handler (None: no handler).
+        factory: The factory to name in the message, e.g. ``"adapters.wsgi.clerk_middleware"``.
+        sync_only: The adapter calls the handler without awaiting it (WSGI).
+
+    Raises:
+        ConfigurationError: Not callable (the message names its type, never its
+            value: a key passed by position would be a secret), or a coroutine
+            function where only a plain one can run.
+    """
+    if handler is None:
+        return
+    if not callable(handler):
+        raise ConfigurationError(
+            f"{factory}(handler): the handler must be a function called as "
+            f"handler(auth, request), got a {type(handler).__name__}. Pass options as "
+            f"keywords: {factory}(handler, sign_in_url=...) or {factory}(sign_in_url=...)."
+        )
+    if sync_only and is_async_callable(handler):
+        raise ConfigurationError(
+            f"{factory}(handler): the handler is async, and a WSGI app cannot await it "
+            "(its checks would never run). Use a plain def, or an ASGI adapter."
+        )
+
+
+def is_async_callable(handler: Callable[..., Any]) -> bool:
+    """A coroutine function, a partial of one, or an object whose ``__call__`` is one."""
+    if inspect.isroutine(handler) or isinstance(handler, functools.partial):
+        return inspect.iscoroutinefunction(handler)
+    return inspect.iscoroutinefunction(type(handler).__call__)
 
 
 def request_target(raw: str) -> str:
@@ -307,6 +368,9 @@ class ClerkAuth:
 
 #: The current request's auth accessor: ``auth()``, ``auth.protect()``, ...
 auth: Final = ClerkAuth()
+# Every adapter module re-exports ClerkAuth: tracebacks and reprs name the public
+# module with no framework in it, not this private one.
+ClerkAuth.__module__ = "clerk_middleware.adapters.wsgi"
 
 
 class ControlHelper:

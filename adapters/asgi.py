@@ -53,6 +53,7 @@ from ._common import (
     auth,
     bind_context,
     build_options,
+    check_handler,
     context_of,
     control_flow_answer,
     handshake_answer,
@@ -298,8 +299,10 @@ def clerk_middleware(
         A function wrapping an ASGI application in ``ClerkASGIMiddleware``.
 
     Raises:
-        ConfigurationError: The options are invalid (checked now, not per request).
+        ConfigurationError: The options are invalid or the handler is not callable
+            (checked now, not per request).
     """
+    check_handler(handler, factory="clerk_middleware")
     built = build_options(options)
 
     def wrap(app: ASGIApp) -> ClerkASGIMiddleware:

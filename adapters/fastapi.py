@@ -20,23 +20,29 @@
 
 Everything from ``clerk_middleware.adapters.starlette`` works here too
 (``auth()``, ``@protect()``, ``get_auth``, ``register_jinja2_helpers``); the
-dependencies add what FastAPI users expect. Control flow raised in a
-dependency becomes a response in the middleware, as everywhere else.
+dependencies add what FastAPI users expect. ``protect()``'s 404 and 401,
+raised in the handler, an endpoint or a dependency, reach the app's own
+exception handlers as a ``fastapi.HTTPException`` of that status
+(``@app.exception_handler(404)``, or one for ``HTTPException``; without one,
+FastAPI's ``{"detail": "Not Found"}``), with Clerk's status code and
+``x-clerk-auth-*`` headers kept; redirects stay Clerk's 307.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 
 from clerk_middleware.core import Auth
 
-from ._common import ClerkAuth, Predicate, Reverification, context_of
+from ._common import ClerkAuth, Predicate, Reverification, build_options, check_handler, context_of
 from .starlette import (
+    ClerkStarletteMiddleware,
+    StarletteHandler,
     auth,
-    clerk_middleware,
     get_auth,
     protect,
     register_jinja2_helpers,
@@ -47,6 +53,7 @@ from .starlette import (
 __all__ = [
     "AuthDependency",
     "ClerkAuth",
+    "ClerkFastAPIMiddleware",
     "CurrentAuth",
     "ProtectDependency",
     "auth",
@@ -57,6 +64,34 @@ __all__ = [
     "signed_in",
     "signed_out",
 ]
+
+
+class ClerkFastAPIMiddleware(ClerkStarletteMiddleware):
+    """The Starlette middleware; the app's handlers see a ``fastapi.HTTPException``.
+
+    So a handler registered for FastAPI's ``HTTPException`` or Starlette's
+    renders ``protect()``'s 404/401.
+    """
+
+    http_exception = HTTPException
+
+
+def clerk_middleware(handler: StarletteHandler | None = None, **options: Any) -> Middleware:
+    """Clerk's ``clerkMiddleware`` for FastAPI: ``FastAPI(middleware=[clerk_middleware()])``.
+
+    Args:
+        handler: Optional ``handler(auth, request)``, sync or async, run before the app.
+        **options: ``ClerkOptions`` fields; missing ones come from ``CLERK_*`` variables.
+
+    Returns:
+        The ``Middleware`` entry.
+
+    Raises:
+        ConfigurationError: The options are invalid or the handler is not callable
+            (checked now: FastAPI builds its middleware only on the first request).
+    """
+    check_handler(handler, factory="clerk_middleware")
+    return Middleware(ClerkFastAPIMiddleware, options=build_options(options), handler=handler)
 
 
 class AuthDependency:

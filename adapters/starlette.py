@@ -27,28 +27,42 @@ The handler gets Starlette's ``Request`` and may return any Starlette
 ``protect`` to a ``Jinja2Templates``::
 
     {% if signed_in() %}Welcome back{% else %}<a href="/sign-in">Sign in</a>{% endif %}
+
+``protect()``'s 404 and 401, wherever raised (the handler, an endpoint, a
+decorator), are answered by the app's own exception handlers, as an
+``HTTPException`` of that status would be: ``exception_handlers={404: ...}``
+(or an ``HTTPException`` handler) renders the page, with Clerk's status code
+and ``x-clerk-auth-*`` headers kept. Redirects to sign-in stay Clerk's 307.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import inspect
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
+from starlette.responses import PlainTextResponse, Response
 
-from clerk_middleware.core import Auth
+from clerk_middleware.core import Auth, AuthNotFound, AuthUnauthorized, ClerkOptions
 
 from ._common import (
+    ERROR_PAGES,
     ClerkAuth,
     auth,
     build_options,
+    check_handler,
     context_of,
+    is_async_callable,
     protect,
     signed_in,
     signed_out,
     template_globals,
 )
-from .asgi import ASGIHandler, BaseClerkASGIMiddleware, Receive, Scope
+from .asgi import ASGIApp, ASGIHandler, BaseClerkASGIMiddleware, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from starlette.templating import Jinja2Templates
@@ -71,11 +85,153 @@ StarletteHandler = ASGIHandler[Request]
 
 
 class ClerkStarletteMiddleware(BaseClerkASGIMiddleware[Request]):
-    """The ASGI middleware, giving the handler a Starlette ``Request``."""
+    """The ASGI middleware, giving the handler a Starlette ``Request``.
+
+    ``protect()``'s 404/401, from the handler or from the app, are rendered by
+    the app's exception handlers (see the module docstring).
+
+    Args:
+        app: The ASGI application to protect.
+        options: Validated options.
+        handler: Optional ``handler(auth, request)``, sync or async.
+    """
+
+    #: The exception the app's handlers see for a 404/401 (FastAPI: its own).
+    http_exception: ClassVar[type[HTTPException]] = HTTPException
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        options: ClerkOptions,
+        handler: StarletteHandler | None = None,
+    ) -> None:
+        pages = _ErrorPages(app, self.http_exception)
+        super().__init__(pages, options, None if handler is None else pages.handler(handler))
 
     def make_request(self, scope: Scope, receive: Receive) -> Request:
         """A ``Request`` over the scope."""
         return Request(scope, receive)
+
+
+class _ErrorPages:
+    """The app, with ``protect()``'s 404/401 answered by its own exception handlers.
+
+    Starlette runs its exception handlers inside the app, beneath this
+    middleware: a 404 decided in the handler (before the app) or raised by the
+    app (and left unhandled, as no handler names Clerk's exception) is handed
+    to them here, as the ``HTTPException`` of the same status they would get
+    from the router, so ``exception_handlers={404: ...}`` renders it.
+    """
+
+    __slots__ = ("app", "http_exception")
+
+    def __init__(self, app: ASGIApp, http_exception: type[HTTPException]) -> None:
+        self.app = app
+        self.http_exception = http_exception
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sender = _Started(send)
+        try:
+            await self.app(scope, receive, sender)
+        except ERROR_PAGES as exc:
+            if sender.started:
+                raise
+            await self.page(exc)(scope, receive, send)
+
+    def handler(self, handler: StarletteHandler) -> StarletteHandler:
+        """``handler``, answering its 404/401 with the app's error page."""
+        async def with_error_pages(auth: ClerkAuth, request: Request) -> ASGIApp | None:
+            try:
+                result = handler(auth, request)
+                return await result if inspect.isawaitable(result) else result
+            except ERROR_PAGES as exc:
+                return self.page(exc)
+
+        return with_error_pages
+
+    def page(self, exc: AuthNotFound | AuthUnauthorized) -> ASGIApp:
+        """The ASGI app answering ``exc`` with the app's page for its status."""
+        async def error_page(scope: Scope, receive: Receive, send: Send) -> None:
+            http_exc = self.http_exception(exc.status_code, headers=dict(exc.headers))
+            app = scope.get("app")
+            handlers = getattr(app, "exception_handlers", None)
+            handler = _lookup(handlers, http_exc) if isinstance(handlers, Mapping) else None
+            response: Response | None = None
+            if handler is not None:
+                # What the router would have set before a route raised (url_for needs it).
+                router = getattr(app, "router", None)
+                if "router" not in scope and router is not None:
+                    scope["router"] = router
+                request = Request(scope, receive)
+                if is_async_callable(handler):
+                    response = await handler(request, http_exc)
+                else:
+                    response = await run_in_threadpool(handler, request, http_exc)
+            if response is None:  # Starlette's own default for an HTTPException
+                response = PlainTextResponse(
+                    http_exc.detail, status_code=http_exc.status_code, headers=http_exc.headers
+                )
+            await response(scope, receive, _ClerkAnswer(send, exc))
+
+        return error_page
+
+
+def _lookup(handlers: Mapping[Any, Any], exc: HTTPException) -> Any:
+    """The handler Starlette's ``ExceptionMiddleware`` would pick for ``exc``.
+
+    By status code first, then by class along the MRO; ``500``/``Exception``
+    handlers belong to ``ServerErrorMiddleware`` (unhandled errors), not here.
+    """
+    handler = handlers.get(exc.status_code)
+    if handler is not None:
+        return handler
+    for cls in type(exc).__mro__:
+        if cls is Exception:
+            return None
+        if cls in handlers:
+            return handlers[cls]
+    return None
+
+
+class _Started:
+    """``send``, noting whether the response has started."""
+
+    __slots__ = ("_send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
+
+
+class _ClerkAnswer:
+    """``send`` for an error page: Clerk's status, and Clerk's headers it lacks."""
+
+    __slots__ = ("_exc", "_send")
+
+    def __init__(self, send: Send, exc: AuthNotFound | AuthUnauthorized) -> None:
+        self._send = send
+        self._exc = exc
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            # A handler returning its page without the status (a template
+            # response is a 200) still answers Clerk's.
+            headers = list(message.get("headers", ()))
+            present = {(name.lower(), value) for name, value in headers}
+            for name, value in self._exc.headers:
+                field = (name.lower().encode("latin-1"), value.encode("latin-1"))
+                if field not in present:
+                    headers.append(field)
+            message = {**message, "status": self._exc.status_code, "headers": headers}
+        await self._send(message)
 
 
 def clerk_middleware(handler: StarletteHandler | None = None, **options: Any) -> Middleware:
@@ -89,9 +245,10 @@ def clerk_middleware(handler: StarletteHandler | None = None, **options: Any) ->
         The ``Middleware`` entry.
 
     Raises:
-        ConfigurationError: The options are invalid (checked now: Starlette builds
-            its middleware only on the first request).
+        ConfigurationError: The options are invalid or the handler is not callable
+            (checked now: Starlette builds its middleware only on the first request).
     """
+    check_handler(handler, factory="clerk_middleware")
     return Middleware(ClerkStarletteMiddleware, options=build_options(options), handler=handler)
 
 

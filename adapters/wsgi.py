@@ -48,6 +48,7 @@ from ._common import (
     auth,
     bind_context,
     build_options,
+    check_handler,
     context_of,
     control_flow_answer,
     handshake_answer,
@@ -281,8 +282,10 @@ def clerk_middleware(
         A function wrapping a WSGI application in ``ClerkWSGIMiddleware``.
 
     Raises:
-        ConfigurationError: The options are invalid (checked now, not per request).
+        ConfigurationError: The options are invalid or the handler is not callable
+            (checked now, not per request).
     """
+    check_handler(handler, factory="clerk_middleware", sync_only=True)
     built = build_options(options)
 
     def wrap(app: WSGIApplication) -> ClerkWSGIMiddleware:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 
-from clerk_middleware.adapters.flask import ClerkFlask, auth, clerk_middleware
+from clerk_middleware.adapters.flask import ClerkFlask, ClerkFlaskState, auth, clerk_middleware
 from clerk_middleware.core import ConfigurationError
 from clerk_middleware.testing import TestIssuer
 
@@ -57,9 +57,10 @@ def test_init_app_later_or_at_once(issuer: TestIssuer) -> None:
     assert isinstance(extension, ClerkFlask)
     extension.init_app(later)
     at_once = Flask("at_once")
-    clerk_middleware(app=at_once, **matrix.settings(issuer))
-    for app in (later, at_once):
-        assert isinstance(app.extensions["clerk_middleware"], ClerkFlask)
+    other = clerk_middleware(app=at_once, **matrix.settings(issuer))
+    for app, made_by in ((later, extension), (at_once, other)):
+        state = app.extensions["clerk_middleware"]
+        assert isinstance(state, ClerkFlaskState) and state.extension is made_by
         assert {"signed_in", "signed_out", "protect"} <= set(app.jinja_env.globals)
 
 
