@@ -125,6 +125,8 @@ DjangoHandler = Callable[
 #: Where the middleware keeps the request's context: an attribute, not ``request.META``,
 #: which Django's debug pages print.
 _CONTEXT_ATTRIBUTE = "_clerk_context"
+#: The ``ClerkBackend`` entries the middleware loaded, for the DRF authentication.
+_BACKENDS_ATTRIBUTE = "_clerk_backends"
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 _OPTION_NAMES = frozenset(f.name for f in fields(ClerkOptions) if f.init)
 
@@ -332,9 +334,7 @@ def _clerk_backends() -> list[tuple[str, ClerkBackend]]:
     return found
 
 
-def _install_user(
-    request: HttpRequest, context: RequestContext, backends: list[tuple[str, ClerkBackend]]
-) -> None:
+def _install_user(request: HttpRequest, context: RequestContext) -> None:
     """``request.user`` (and ``request.auser``): the Clerk user, evaluated on first use.
 
     When Clerk has no signed-in user, the user set before (Django's
@@ -345,7 +345,7 @@ def _install_user(
 
     def resolve() -> Any:
         if not resolved:
-            resolved.append(_user_of(request, context, backends, previous))
+            resolved.append(_user_of(request, context, previous))
         return resolved[0]
 
     async def auser() -> Any:
@@ -355,18 +355,21 @@ def _install_user(
     request.auser = auser  # type: ignore[attr-defined,method-assign,assignment,unused-ignore]
 
 
-def _user_of(
-    request: HttpRequest,
-    context: RequestContext,
-    backends: list[tuple[str, ClerkBackend]],
-    previous: Any,
-) -> Any:
-    clerk_auth = context.auth()
-    for path, backend in backends:
-        user = backend.authenticate(request, clerk_auth=clerk_auth)
+def backend_user(request: object, clerk_auth: Auth) -> Any:
+    """The user the middleware's ``ClerkBackend`` entries give ``clerk_auth``, or None."""
+    django_request = _django_request(request)
+    for path, backend in getattr(django_request, _BACKENDS_ATTRIBUTE, ()):
+        user = backend.authenticate(django_request, clerk_auth=clerk_auth)
         if user is not None:
             user.backend = path
             return user
+    return None
+
+
+def _user_of(request: HttpRequest, context: RequestContext, previous: Any) -> Any:
+    user = backend_user(request, context.auth())
+    if user is not None:
+        return user
     if previous is not None:
         return previous
     # Imported here: the auth models need the app registry, ready only after this module.
@@ -414,6 +417,8 @@ class ClerkMiddleware:
         request.get_host()
         scope = getattr(request, "scope", None)
         if isinstance(scope, dict):  # ASGIRequest
+            if isinstance(scope.get("query_string"), str):  # Django's AsyncClient gives text
+                scope = {**scope, "query_string": scope["query_string"].encode("latin-1")}
             found = auth_request_from_scope(scope)
         else:  # WSGIRequest: META is the environ, but Django rewrote its PATH_INFO
             environ = request.META
@@ -434,7 +439,8 @@ class ClerkMiddleware:
         # Lazily, as the other adapters do: a malformed claim raises only where it is read.
         request.auth = SimpleLazyObject(context.auth)  # type: ignore[attr-defined]
         if self._backends:
-            _install_user(request, context, self._backends)
+            setattr(request, _BACKENDS_ATTRIBUTE, self._backends)
+            _install_user(request, context)
 
     def __call__(self, request: HttpRequest) -> Any:
         """Handle one request (a coroutine when Django runs this middleware async)."""

@@ -34,7 +34,7 @@ from rest_framework.request import Request
 from clerk_middleware.core import Auth
 
 from .._common import ControlHelper
-from . import ClerkUser, _clerk_backends, _require_context, holds, protect, signed_in
+from . import ClerkUser, _require_context, backend_user, holds, protect, signed_in
 
 __all__ = ["ClerkAuthentication", "HasPermission", "HasRole", "IsSignedIn"]
 
@@ -65,13 +65,8 @@ class ClerkAuthentication(BaseAuthentication):
         if header.partition(" ")[2].strip() != context.state.token:
             # A browser's cookie: another site can make the browser send it.
             SessionAuthentication().enforce_csrf(request)
-        django_request = request._request
-        for path, backend in _clerk_backends():
-            user = backend.authenticate(django_request, clerk_auth=auth)
-            if user is not None:
-                user.backend = path
-                return user, auth
-        return ClerkUser(auth), auth
+        user = backend_user(request, auth)
+        return (user if user is not None else ClerkUser(auth)), auth
 
     def authenticate_header(self, request: Request) -> str:
         """``Bearer``: makes DRF answer 401 rather than 403 for a missing session."""

@@ -38,6 +38,8 @@ from .conf import configure
 
 configure()
 
+from .views import ROUTES  # noqa: E402 - needs the configured settings (auth models)
+
 TEMPLATE = """{% load clerk %}\
 {% signed_in %}in{% endsigned_in %}|{% signed_out %}out{% endsigned_out %}|\
 {% signed_in treat_pending_as_signed_out=False %}in-aware{% endsigned_in %}|\
@@ -106,6 +108,11 @@ class PredicateView(ProtectMixin, View):
         return JsonResponse(matrix.view_body(auth))
 
 
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The project's own 404 page (``handler404``): protect()'s 404 must come out as this."""
+    return HttpResponse(b"PROJECT-404", status=404)
+
+
 def routes(view: Callable[..., Any], extra: list[Any]) -> list[Any]:
     """The matrix routes for ``view`` (sync or async), and ``extra``."""
     return [
@@ -123,9 +130,11 @@ def routes(view: Callable[..., Any], extra: list[Any]) -> list[Any]:
     ]
 
 
+handler404 = "tests.adapters.django.app.not_found"
 urlpatterns = routes(view, [
     path("mixin/admin", AdminView.as_view()),
     path("mixin/predicate", PredicateView.as_view()),
+    *ROUTES,
 ])
 
 # --- clients ----------------------------------------------------------------------------------

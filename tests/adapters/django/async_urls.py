@@ -23,4 +23,5 @@ class AsyncAdminView(ProtectMixin, View):
         return JsonResponse(matrix.view_body(auth))
 
 
+handler404 = "tests.adapters.django.app.not_found"
 urlpatterns = routes(view, [path("mixin/admin", AsyncAdminView.as_view())])

@@ -1,0 +1,96 @@
+"""Django-specific views of the test app: DRF, ``request.user``, permissions, the route matcher."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, JsonResponse
+from django.urls import path
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clerk_middleware.adapters.django import ClerkBackend, ClerkUser, get_auth
+from clerk_middleware.adapters.django.rest_framework import HasPermission, HasRole, IsSignedIn
+from clerk_middleware.core import Auth, create_route_matcher
+
+is_admin_path = create_route_matcher(["/admin(.*)"])
+
+
+class Me(APIView):
+    permission_classes = (IsSignedIn,)
+
+    def get(self, request: Request) -> Response:
+        user: Any = request.user
+        credentials: Any = request.auth
+        return Response({"user": user.username, "auth": get_auth(request).user_id,
+                         "same": credentials is not None and credentials.user_id == user.pk,
+                         "kind": user.__class__.__name__})
+
+    def post(self, request: Request) -> Response:
+        return Response({"posted": True}, status=201)
+
+
+class Admin(APIView):
+    permission_classes = (HasRole("org:admin") | HasPermission("org:billing:manage"),)
+
+    def get(self, request: Request) -> Response:
+        return Response({"org": get_auth(request).org_id})
+
+
+class NotAdmin(APIView):
+    permission_classes = (IsSignedIn & ~HasRole("org:admin"),)
+
+    def get(self, request: Request) -> Response:
+        return Response({"ok": True})
+
+
+class PendingAware(APIView):
+    permission_classes = (HasRole("org:admin", treat_pending_as_signed_out=False),)
+
+    def get(self, request: Request) -> Response:
+        return Response({"ok": True})
+
+
+def user_view(request: HttpRequest) -> JsonResponse:
+    user: Any = request.user
+    return JsonResponse({"kind": user.__class__.__name__, "authenticated": user.is_authenticated,
+                         "id": getattr(user, "pk", None),
+                         "backend": getattr(user, "backend", None)})
+
+
+async def async_user_view(request: HttpRequest) -> JsonResponse:
+    user: Any = await request.auser()
+    return JsonResponse({"kind": user.__class__.__name__, "authenticated": user.is_authenticated})
+
+
+@permission_required("org:billing:manage", raise_exception=True)
+def billing(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"billing": True})
+
+
+def matcher_view(request: HttpRequest, rest: str = "") -> JsonResponse:
+    # A view handing the matcher Django's own request: it reads the path Django routes on.
+    return JsonResponse({"admin": is_admin_path(request)})
+
+
+class StaffBackend(ClerkBackend):
+    """A project's backend: maps Clerk users onto its own objects."""
+
+    def user_for(self, auth: Auth) -> Any:
+        user = ClerkUser(auth)
+        user.username = f"staff:{auth.user_id}"
+        return user
+
+
+ROUTES = [
+    path("drf/me", Me.as_view()),
+    path("drf/admin", Admin.as_view()),
+    path("drf/not-admin", NotAdmin.as_view()),
+    path("drf/pending-aware", PendingAware.as_view()),
+    path("user", user_view),
+    path("async-user", async_user_view),
+    path("billing", billing),
+    path("route/<path:rest>", matcher_view),
+]
