@@ -45,8 +45,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
-# Options for clerk_middleware; CLERK_* variables fill in the rest.
-CLERK = {"tasks_url": os.environ.get("CLERK_TASKS_URL") or None}
+# Options for clerk_middleware; CLERK_* variables fill in the rest (the keys).
+CLERK = {"tasks_url": "/onboarding"}        # pending users finish signing up here
 
 DATABASES: dict[str, dict[str, str]] = {}   # no models: Clerk keeps the users
 USE_TZ = True

@@ -24,7 +24,7 @@ def dashboard(request: HttpRequest) -> JsonResponse:  # protected by mysite/cler
     )
 
 
-@protect(treat_pending_as_signed_out=False)  # pending users too: this is where they finish
+@protect(treat_pending_as_signed_out=False)  # pending users too: tasks_url sends them here
 def onboarding(request: HttpRequest) -> JsonResponse:
     current = get_auth(request, treat_pending_as_signed_out=False)
     return JsonResponse({"user_id": current.user_id, "session_status": current.session_status})
