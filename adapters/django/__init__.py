@@ -327,7 +327,9 @@ def _settings_options(keywords: Mapping[str, Any]) -> ClerkOptions:
 def _clerk_backends() -> list[tuple[str, ClerkBackend]]:
     """The ``ClerkBackend`` entries of ``settings.AUTHENTICATION_BACKENDS``, with their paths."""
     found: list[tuple[str, ClerkBackend]] = []
-    for path in getattr(settings, "AUTHENTICATION_BACKENDS", ()):
+    if not settings.is_overridden("AUTHENTICATION_BACKENDS"):
+        return found  # Django's default, ModelBackend: it needs django.contrib.auth installed
+    for path in settings.AUTHENTICATION_BACKENDS:
         backend = load_backend(path)
         if isinstance(backend, ClerkBackend):
             found.append((path, backend))
