@@ -407,6 +407,7 @@ class ClerkMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
         self.handler: DjangoHandler | None = self.handlers[0] if self.handlers else None
+        self._handler_is_async = self.handler is not None and iscoroutinefunction(self.handler)
         self.options = _settings_options(self.keywords)
         self._backends = _clerk_backends()
         self._async = iscoroutinefunction(get_response)
@@ -463,7 +464,7 @@ class ClerkMiddleware:
             handler = self.handler
             if handler is not None:
                 result = handler(ClerkAuth(context), request)
-                if iscoroutinefunction(handler):
+                if self._handler_is_async:
                     result = async_to_sync(_awaited)(cast("Awaitable[Any]", result))
                 response = cast("HttpResponseBase | None", result)
             if response is None:
@@ -491,7 +492,7 @@ class ClerkMiddleware:
             handler = self.handler
             if handler is not None:
                 result: Any
-                if iscoroutinefunction(handler):
+                if self._handler_is_async:
                     result = await cast("Awaitable[Any]", handler(ClerkAuth(context), request))
                 else:  # Django's rule for sync code under ASGI: a thread, not the event loop
                     result = await sync_to_async(handler, thread_sensitive=True)(

@@ -71,8 +71,8 @@ def serve(
     sock = _listening_socket()
     port = int(sock.getsockname()[1])
     fd = sock.fileno()
-    child_env = {**os.environ, **env,
-                 "PYTHONPATH": os.pathsep.join([str(cwd), str(REPO_ROOT)])}
+    paths = [str(cwd), str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    child_env = {**os.environ, **env, "PYTHONPATH": os.pathsep.join(paths)}
     if server == "gunicorn" and prefix:
         child_env["SCRIPT_NAME"] = prefix
     with tempfile.TemporaryFile() as log:

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import django
 import pytest
 from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client, override_settings
@@ -193,9 +194,15 @@ def test_the_route_path_is_below_force_script_name_under_asgi(issuer: TestIssuer
             return await client.request(**scope)
 
     response = asyncio.run(run())
-    # Django routed /handler/protect: the handler's matcher saw it too and protected it.
     assert response.status_code == 404
-    assert response.headers["x-clerk-auth-reason"].startswith("protect-rewrite")
+    reason = response.headers["x-clerk-auth-reason"]
+    if django.VERSION >= (5, 0):
+        # Django routed /handler/protect: the handler's matcher saw it too and protected it.
+        assert reason.startswith("protect-rewrite")
+    else:
+        # Django 4.2 reads only root_path under ASGI: it routed (and the matcher saw) the
+        # whole path, which no route has.
+        assert not reason.startswith("protect-rewrite")
 
 
 # --- templates ----------------------------------------------------------------------------------
