@@ -31,6 +31,8 @@ from clerk_middleware.adapters.django import (
     clerk_middleware,
     get_auth,
     protect,
+    signed_in,
+    signed_out,
 )
 
 from .. import matrix
@@ -126,6 +128,8 @@ def routes(view: Callable[..., Any], extra: list[Any]) -> list[Any]:
         path("template", template_view),
         path("boom", boom),
         path("stream", streaming),
+        path("guests", signed_out()(view)),
+        path("members", signed_in(treat_pending_as_signed_out=False)(view)),
         *extra,
     ]
 

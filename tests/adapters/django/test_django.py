@@ -105,6 +105,15 @@ def test_a_failed_check_renders_the_projects_404(either: ClientFor, issuer: Test
     assert signed_out.values("x-clerk-auth-reason") == ["protect-rewrite", matrix.MISSING]
 
 
+@pytest.mark.parametrize(("scenario", "guests", "members"), [
+    ("signed-in", 404, 200), ("pending", 200, 200), ("signed-out", 200, 404),
+])
+def test_signed_in_and_signed_out_decorators(either: ClientFor, issuer: TestIssuer,
+                                             scenario: str, guests: int, members: int) -> None:
+    assert send(either, issuer, "/guests", scenario, "api").status == guests
+    assert send(either, issuer, "/members", scenario, "api").status == members
+
+
 def test_auth_in_a_streamed_body(either: ClientFor, issuer: TestIssuer) -> None:
     found = send(either, issuer, "/stream", scenario="signed-in")
     assert (found.status, found.body) == (200, b"user=user_2abc")
@@ -463,3 +472,11 @@ def test_control_flow_response_headers_are_kept(issuer: TestIssuer) -> None:
                                    "cookie": f"__clerk_db_jwt={matrix.DEV_BROWSER}"})
     assert outcome(response).values("set-cookie") == [
         f"__session={session}; Path=/", f"__session={session}; Path=/; Domain=app.test"]
+
+
+def test_debug_pages_hide_the_keys_in_settings_clerk(issuer: TestIssuer) -> None:
+    from django.views.debug import SafeExceptionReporterFilter
+
+    with override_settings(CLERK=matrix.settings(issuer)):
+        shown = SafeExceptionReporterFilter().get_safe_settings()["CLERK"]
+    assert issuer.secret_key not in repr(shown) and issuer.jwt_key not in repr(shown)
