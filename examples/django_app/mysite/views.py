@@ -52,7 +52,8 @@ class MembersView(APIView):
         return Response({"org_id": get_auth(request).org_id, "members": []})
 
     def post(self, request: Request) -> Response:   # a cookie session needs its CSRF token
-        return Response({"invited": request.data.get("email")}, status=201)
+        data = request.data if isinstance(request.data, dict) else {}
+        return Response({"invited": data.get("email")}, status=201)
 
 
 def status(request: ClerkRequest) -> JsonResponse:

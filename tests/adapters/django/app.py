@@ -60,7 +60,7 @@ def handler(auth: ClerkAuth, request: HttpRequest) -> HttpResponse | None:
 
 async def async_handler(auth: ClerkAuth, request: HttpRequest) -> HttpResponse | None:
     """The same handler, async; it routes the request to the async views."""
-    request.urlconf = "tests.adapters.django.async_urls"  # type: ignore[attr-defined]
+    request.urlconf = "tests.adapters.django.async_urls"
     return handler(auth, request)
 
 
