@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import IO, Any, cast
 
 import uvicorn
 from waitress.server import BaseWSGIServer, create_server
@@ -106,6 +107,41 @@ def waitress_server(app: Any, *, threads: int = 8) -> Iterator[str]:
 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: Seconds a child server may take to answer its first request, and to stop.
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+    """Return once the child server at ``url`` answers a request.
+
+    Raises:
+        RuntimeError: It exited or did not answer within ``START_TIMEOUT``; the
+            message carries the end of its ``log``.
+    """
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        try:
+            if raw_request(url, b"GET / HTTP/1.1\r\nHost: 127.0.0.1", timeout=START_TIMEOUT).status:
+                return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            log.seek(0)
+            raise RuntimeError(f"{url}: the server did not start: {log.read()[-3000:]!r}")
+        time.sleep(0.05)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Stop a child server: SIGTERM, then SIGKILL after ``STOP_TIMEOUT``."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+            return
+        except subprocess.TimeoutExpired:
+            process.kill()
+    process.wait(timeout=STOP_TIMEOUT)
 
 
 @contextlib.contextmanager

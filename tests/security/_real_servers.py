@@ -19,12 +19,10 @@ import contextlib
 import importlib.util
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,16 +30,15 @@ from typing import Any
 from ..reliability._servers import (
     REPO_ROOT,
     listening_socket,
-    raw_request,
+    stop_process,
     uvicorn_server,
+    wait_until_serving,
     waitress_server,
 )
 from . import _real_apps
 
 #: Where prefixed deployments live (``root_path``, ``url_prefix``, ``SCRIPT_NAME``).
 PREFIX = "/app"
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
 HAS_HTTPTOOLS = importlib.util.find_spec("httptools") is not None
 
 
@@ -138,35 +135,10 @@ def child_server(deployment: Deployment, settings: Mapping[str, Any]) -> Iterato
         sock.close()  # the child holds the socket now; it is refused once the child is gone
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_serving(url, process, log)
+            wait_until_serving(url, process, log)
             yield url
         finally:
-            _stop(process)
-
-
-def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Any) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        try:
-            if raw_request(url, b"GET / HTTP/1.1\r\nHost: 127.0.0.1", timeout=START_TIMEOUT).status:
-                return
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            log.seek(0)
-            raise RuntimeError(f"{url}: the server did not start: {log.read()[-2000:]!r}")
-        time.sleep(0.05)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-            return
-        except subprocess.TimeoutExpired:
-            process.kill()
-    process.wait(timeout=STOP_TIMEOUT)
+            stop_process(process)
 
 
 # --- the child: python -m tests.security._real_servers SERVER FD [PREFIX] ---------------------

@@ -11,28 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO
 
-from ...reliability._servers import REPO_ROOT, raw_request
-
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
-
-
-def _listening_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(512)
-    return sock
+from ...reliability._servers import REPO_ROOT, listening_socket, stop_process, wait_until_serving
 
 
 def command(server: str, app: str, fd: int, prefix: str) -> list[str]:
@@ -68,7 +53,7 @@ def serve(
         cwd: The child's working directory (on its ``sys.path``, with the repository).
         prefix: gunicorn's ``SCRIPT_NAME``, uvicorn's ``root_path``.
     """
-    sock = _listening_socket()
+    sock = listening_socket()
     port = int(sock.getsockname()[1])
     fd = sock.fileno()
     paths = [str(cwd), str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
@@ -83,32 +68,7 @@ def serve(
         sock.close()  # the child holds it now
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_serving(url, process, log)
+            wait_until_serving(url, process, log)
             yield url
         finally:
-            _stop(process)
-
-
-def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        try:
-            if raw_request(url, b"GET / HTTP/1.1\r\nHost: 127.0.0.1", timeout=START_TIMEOUT).status:
-                return
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            log.seek(0)
-            raise RuntimeError(f"{url}: the server did not start: {log.read()[-3000:]!r}")
-        time.sleep(0.05)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-            return
-        except subprocess.TimeoutExpired:
-            process.kill()
-    process.wait(timeout=STOP_TIMEOUT)
+            stop_process(process)
