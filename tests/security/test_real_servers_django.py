@@ -27,19 +27,13 @@ import pytest
 from clerk_middleware.testing import TestIssuer
 
 from ..adapters.django.servers import serve
-from . import _real_apps as apps
+from . import test_real_servers as shared_checks
 from ._real_servers import PREFIX, Deployment
 from .test_real_servers import (
-    CORPUS,
-    HOST_CORPUS,
     HostCase,
     Live,
     Report,
     Target,
-    check_host,
-    check_public,
-    check_signed_in,
-    check_target,
     credentials_of,
     make_issuer,
     settings_of,
@@ -95,27 +89,11 @@ def live(request: pytest.FixtureRequest, real_issuer: TestIssuer) -> Iterator[Li
         yield Live(deployment, url, credentials_of(real_issuer))
 
 
-@pytest.mark.parametrize("target", CORPUS, ids=_id)
-def test_signed_out_and_pending_never_reach_a_protected_view(
-    live: Live, target: Target, report: Report
-) -> None:
-    problems = check_target(live, target, report)
-    assert not problems, problems
-
-
-@pytest.mark.parametrize("path", apps.PROTECTED_PATHS)
-def test_signed_in_reaches_the_protected_view(live: Live, path: str) -> None:
-    problems = check_signed_in(live, path)
-    assert not problems, problems
-
-
-@pytest.mark.parametrize("path", apps.PUBLIC_PATHS)
-def test_public_pages_stay_public(live: Live, path: str) -> None:
-    problems = check_public(live, path)
-    assert not problems, problems
-
-
-@pytest.mark.parametrize("case", HOST_CORPUS, ids=_id)
-def test_host_headers(live: Live, case: HostCase, report: Report) -> None:
-    problems = check_host(live, case, report)
-    assert not problems, problems
+# The four checks of test_real_servers, run here against this module's ``live``
+# deployments (pytest resolves their fixtures where they are collected).
+test_signed_out_and_pending_never_reach_a_protected_view = (
+    shared_checks.test_signed_out_and_pending_never_reach_a_protected_view
+)
+test_signed_in_reaches_the_protected_view = shared_checks.test_signed_in_reaches_the_protected_view
+test_public_pages_stay_public = shared_checks.test_public_pages_stay_public
+test_host_headers = shared_checks.test_host_headers
