@@ -207,3 +207,14 @@ def test_remembered_hosts_are_bounded_and_only_valid_ones() -> None:
     assert len(_url._VALID_HOSTS) <= _url._MAX_VALID_HOSTS
     assert all(is_valid_host(host) for host in _url._VALID_HOSTS)
     assert not any("/" in host for host in _url._VALID_HOSTS)
+
+
+def test_a_glob_star_pattern_gets_a_hint() -> None:
+    from clerk_middleware.core import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=r"Invalid path: /dashboard/\*\.") as info:
+        matcher_for("/dashboard/*")
+    assert "write /dashboard(.*) (any suffix) or /dashboard/:path*" in str(info.value)
+    with pytest.raises(ConfigurationError) as other:
+        matcher_for("/user/:")  # invalid for another reason: no hint
+    assert "Hint" not in str(other.value)
