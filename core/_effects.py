@@ -6,9 +6,18 @@ never performs I/O itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
-__all__ = ["Effect", "HandshakePayloadRequest", "KeyRequest", "RefreshError", "RefreshRequest"]
+__all__ = [
+    "Effect",
+    "HandshakePayloadRequest",
+    "KeyRequest",
+    "MachineVerifyError",
+    "MachineVerifyRequest",
+    "RefreshError",
+    "RefreshRequest",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,4 +60,37 @@ class RefreshError(Exception):
         self.reason = reason
 
 
-Effect = KeyRequest | HandshakePayloadRequest | RefreshRequest
+@dataclass(frozen=True, slots=True)
+class MachineVerifyRequest:
+    """Need the Backend API's verdict on an opaque machine token.
+
+    ``POST /v1/api_keys/verify`` ``{"secret": token}``, ``POST /v1/m2m_tokens/verify``
+    ``{"token": token}`` (Bearer: ``machine_secret_key`` when set) or
+    ``POST /v1/oauth_applications/access_tokens/verify`` ``{"access_token": token}``.
+
+    The driver answers with the verified resource (the response's JSON object,
+    snake_case keys as the Backend API sends them) or raises ``MachineVerifyError``.
+    """
+
+    token_type: Literal["api_key", "m2m_token", "oauth_token"]
+    token: str = field(repr=False)  # a credential: never in reprs
+
+
+class MachineVerifyError(Exception):
+    """A machine token verification call failed, in Clerk's terms.
+
+    Attributes:
+        code: ``token-invalid``, ``secret-key-invalid``, ``unexpected-error`` or
+            ``token-verification-failed`` (``MachineTokenVerificationErrorCode``).
+        message: Clerk's message, e.g. ``"API key not found"``; never the token.
+        status: The Backend API's HTTP status, or None without a response.
+    """
+
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+Effect = KeyRequest | HandshakePayloadRequest | RefreshRequest | MachineVerifyRequest

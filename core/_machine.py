@@ -24,6 +24,8 @@ from ._jwt import OAUTH_TOKEN_TYPES, decode_jwt, is_jwt_format
 
 MachineTokenType = Literal["api_key", "m2m_token", "oauth_token"]
 TokenType = Literal["session_token", "api_key", "m2m_token", "oauth_token"]
+#: Clerk's ``acceptsToken``: one type, ``"any"``, or several types.
+AcceptsToken = TokenType | Literal["any"] | tuple[TokenType, ...]
 
 #: Every token type Clerk names, session first.
 TOKEN_TYPES: Final[tuple[TokenType, ...]] = ("session_token", "api_key", "m2m_token", "oauth_token")

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import InitVar, dataclass, field, fields
-from typing import Any, Final
+from typing import Any, Final, cast
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key, lo
 
 from ._cache import DecisionMemo
 from ._errors import ConfigurationError
+from ._machine import TOKEN_TYPES, AcceptsToken
 from ._keys import PublishableKey, accounts_base_url, cookie_suffix, parse_publishable_key
 from ._routes import match_params
 
@@ -47,6 +48,7 @@ _ENV_VARS: dict[str, str] = {
     "proxy_url": "CLERK_PROXY_URL",
     "api_url": "CLERK_API_URL",
     "tasks_url": "CLERK_TASKS_URL",
+    "machine_secret_key": "CLERK_MACHINE_SECRET_KEY",
 }
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
@@ -223,6 +225,23 @@ def _as_tuple(value: str | Sequence[str] | None, name: str) -> tuple[str, ...]:
     return tuple(item for item in items if item)
 
 
+def _accepts_token(value: object) -> AcceptsToken:
+    """``accepts_token`` as the flow reads it: ``"any"``, one type, or a tuple of types."""
+    expected = (
+        'accepts_token must be "session_token", "api_key", "m2m_token", "oauth_token", '
+        '"any", or a list of those types'
+    )
+    if isinstance(value, str):
+        if value == "any" or value in TOKEN_TYPES:
+            return cast(AcceptsToken, value)
+        raise ConfigurationError(f"{expected}, got {value!r}.")
+    if isinstance(value, Sequence | frozenset | set):
+        items = tuple(value)
+        if all(isinstance(item, str) and item in TOKEN_TYPES for item in items):
+            return cast(AcceptsToken, items)
+    raise ConfigurationError(f"{expected}, got {value!r}.")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClerkOptions:
     """Configuration of request authentication; validated when built.
@@ -252,6 +271,12 @@ class ClerkOptions:
             ``X-Forwarded-Proto`` as Clerk does (default). Set False when the app is not
             behind a proxy that sets them: a client could otherwise choose the host that
             handshake and sign-in redirects return to.
+        accepts_token: Which tokens ``authenticate_request`` accepts, as Clerk's
+            ``acceptsToken``: ``"session_token"`` (the default), ``"api_key"``,
+            ``"m2m_token"``, ``"oauth_token"``, ``"any"``, or a list of types (kept
+            as a tuple). Machine tokens are read only from ``Authorization: Bearer``.
+        machine_secret_key: A machine's secret key (``ak_...``); when set, it is the
+            Bearer of M2M token verification calls instead of ``secret_key``.
         clock: Returns the current Unix time in seconds; the one place time enters.
     """
 
@@ -273,6 +298,8 @@ class ClerkOptions:
     debug: bool = False
     tasks_url: str | None = None
     trust_forwarded_headers: bool = True
+    accepts_token: AcceptsToken = "session_token"  # noqa: S105 - a token type, not a secret
+    machine_secret_key: str | None = field(default=None, repr=False)
     clock: Callable[[], float] = time.time
 
     # Derived once here so that no request pays for them.
@@ -349,6 +376,15 @@ class ClerkOptions:
             and not callable(self.issuer)
             else None,
         )
+        setattr_(self, "accepts_token", _accepts_token(self.accepts_token))
+        machine_key = self.machine_secret_key
+        if machine_key is not None and (
+            not isinstance(machine_key, str) or not _SECRET_KEY_BODY.fullmatch(machine_key)
+        ):
+            raise ConfigurationError(
+                f"{name('machine_secret_key')} must be a machine secret key as the dashboard "
+                "shows it; got a value of another form (not shown: it is a secret)."
+            )
         skew = self.clock_skew_in_ms
         if isinstance(skew, bool) or not isinstance(skew, int | float) or math.isnan(skew):
             raise ConfigurationError(
