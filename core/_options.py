@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key, lo
 
 from ._cache import DecisionMemo
 from ._errors import ConfigurationError
-from ._machine import TOKEN_TYPES, AcceptsToken
 from ._keys import PublishableKey, accounts_base_url, cookie_suffix, parse_publishable_key
+from ._machine import TOKEN_TYPES, AcceptsToken
 from ._routes import match_params
 
 __all__ = [
@@ -510,8 +510,7 @@ def check_option_names(settings: Mapping[str, Any]) -> None:
     unknown = sorted(set(settings) - known)
     if unknown:
         raise ConfigurationError(
-            f"Unknown option(s) {', '.join(unknown)}; "
-            f"expected some of: {', '.join(sorted(known))}."
+            f"Unknown option(s) {', '.join(unknown)}; expected some of: {', '.join(sorted(known))}."
         )
 
 
