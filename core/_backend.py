@@ -91,6 +91,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import logging
 import math
@@ -101,7 +102,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Final, Literal, assert_never
+from typing import Any, Final, Generic, Literal, TypeVar, assert_never, cast
 from urllib.parse import quote
 
 import anyio
@@ -110,12 +111,21 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt.algorithms import RSAAlgorithm
 from jwt.exceptions import PyJWTError
 
-from ._effects import Effect, HandshakePayloadRequest, KeyRequest, RefreshError, RefreshRequest
+from ._effects import (
+    Effect,
+    HandshakePayloadRequest,
+    KeyRequest,
+    MachineVerifyError,
+    MachineVerifyRequest,
+    RefreshError,
+    RefreshRequest,
+)
 from ._errors import ClerkError, ConfigurationError, TokenVerificationError
 from ._options import ClerkOptions
 
 __all__ = [
     "BUDGET_EXCEEDED",
+    "DEFAULT_MACHINE_BUDGET",
     "DEFAULT_TIMEOUT",
     "MAX_RESPONSE_BYTES",
     "BackendApi",
@@ -521,6 +531,16 @@ class BackendBudget:
         return f"{self.rate:g} calls per second, bursts of {self.burst}"
 
 
+#: The budget of machine token verification calls (``verify_machine_token``).
+#: Separate from the handshake and refresh budget because every request with
+#: an opaque machine token makes one (results are never cached: a revoked key
+#: must be refused at once), so honest API traffic needs far more of them. 100
+#: per second with bursts of 200 matches Clerk's own limit for a production
+#: instance, so a flood of made-up tokens is refused here before it spends the
+#: instance's quota on Clerk's side for long.
+DEFAULT_MACHINE_BUDGET: Final = BackendBudget(rate=100.0, burst=200)
+
+
 class TokenBucket:
     """The state of a ``BackendBudget``: thread-safe, on an injectable monotonic clock.
 
@@ -586,8 +606,12 @@ class _Call:
 
     method: str
     url: str
-    params: tuple[tuple[str, str], ...] = ()
-    body: Mapping[str, Any] | None = None
+    # Queries, bodies and credentials can hold nonces and tokens: never in reprs.
+    params: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    body: Mapping[str, Any] | None = field(default=None, repr=False)
+    #: The Authorization header, when not the instance's secret key (an M2M
+    #: verification with the machine secret key); "" sends none.
+    authorization: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -775,6 +799,71 @@ def _interpret_handshake_payload(outcome: _Reply | _Unreachable) -> list[object]
     return list(directives)
 
 
+#: Per machine token type: the verification path (Clerk's ``skipApiVersionInUrl``:
+#: no ``/v1``), the body field that carries the token, and the message of a 404.
+_MACHINE_ENDPOINTS: Final[Mapping[str, tuple[str, str, str]]] = MappingProxyType(
+    {
+        "api_key": ("api_keys/verify", "secret", "API key not found"),
+        "m2m_token": ("m2m_tokens/verify", "token", "Machine token not found"),
+        "oauth_token": (
+            "oauth_applications/access_tokens/verify",
+            "access_token",
+            "OAuth token not found",
+        ),
+    }
+)
+#: Clerk's message for every failure it cannot attribute (``handleClerkAPIError``).
+_UNEXPECTED: Final = "Unexpected error"
+
+
+def _unexpected(status: int | None = None) -> MachineVerifyError:
+    return MachineVerifyError("unexpected-error", _UNEXPECTED, status)
+
+
+def _interpret_machine(outcome: _Reply | _Unreachable, not_found: str) -> dict[str, Any]:
+    """What a machine token verification response means (Clerk's ``handleClerkAPIError``).
+
+    Args:
+        outcome: The response, or why there is none.
+        not_found: The message of a 404 for this token type.
+
+    Returns:
+        The verified resource: the response's JSON object, as the API sent it.
+
+    Raises:
+        MachineVerifyError: ``secret-key-invalid`` (401, with the API's first error
+            message, else "Invalid secret key"), ``token-invalid`` (404), or
+            ``unexpected-error`` (any other status; status None without a usable
+            response: unreachable, timed out, too large, or a success whose body
+            is not a JSON object).
+    """
+    if isinstance(outcome, _Unreachable):
+        raise _unexpected()
+    data: Any = None
+    if outcome.is_json:
+        try:
+            data = outcome.json()
+        except ValueError:
+            data = None
+    if outcome.ok:
+        if not isinstance(data, dict):
+            raise _unexpected()
+        return data
+    if outcome.status == 401:
+        error = _first_error(data)
+        message = error.get("message") if error is not None else None
+        text = message if isinstance(message, str) and message else "Invalid secret key"
+        raise MachineVerifyError("secret-key-invalid", text, 401)
+    if outcome.status == 404:
+        raise MachineVerifyError("token-invalid", not_found, 404)
+    raise _unexpected(outcome.status)
+
+
+def _machine_call(api_url: str, token_type: str, token: str, authorization: str | None) -> _Call:
+    path, field_name, _ = _MACHINE_ENDPOINTS[token_type]
+    return _Call("POST", f"{api_url}/{path}", body={field_name: token}, authorization=authorization)
+
+
 def _jwks_call(api_url: str) -> _Call:
     return _Call("GET", f"{api_url}/{API_VERSION}/jwks")
 
@@ -860,9 +949,9 @@ def _describe(exc: BaseException, timeout: float, limit: int) -> str:
 class _Flight:
     """One fetch or call in progress; other threads and tasks wait for it to land.
 
-    A JWKS flight answers through the key cache; a shared handshake-payload or
-    refresh call leaves its ``answer`` here (None when its leader gave up, e.g.
-    was cancelled: a waiter then plans again).
+    A JWKS flight answers through the key cache; a shared handshake-payload,
+    refresh or machine verification call leaves its ``answer`` here (None when
+    its leader gave up, e.g. was cancelled: a waiter then plans again).
     """
 
     __slots__ = ("_done", "_lock", "_waiters", "answer")
@@ -871,9 +960,10 @@ class _Flight:
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
-        self.answer: _Answer | None = None
+        # The ``_SharedCall`` that owns the flight knows the answer's type.
+        self.answer: object | None = None
 
-    def land(self, answer: _Answer | None = None) -> None:
+    def land(self, answer: object | None = None) -> None:
         with self._lock:
             self.answer = answer
             self._done.set()
@@ -924,46 +1014,51 @@ class _Follow:
     flight: _Flight
 
 
-#: What a shared call ended with: the directives or cookies, or the failure each
-#: caller gets a copy of (``_hand_out``).
-_Answer = list[object] | RefreshError | BackendApiError
+#: The failures a shared call ends with; each caller raises a copy of its own.
+_Failure = RefreshError | BackendApiError | MachineVerifyError
+_T = TypeVar("_T", list[object], dict[str, Any])
 
 
 @dataclass(frozen=True, slots=True)
-class _SharedCall:
-    """A handshake-payload or refresh call that equal concurrent requests share.
+class _SharedCall(Generic[_T]):
+    """A handshake-payload, refresh or machine verification call that equal requests share.
 
     Attributes:
         key: What makes two calls equal (it holds tokens: never logged).
         call: The request to send.
         interpret: What a reply means (returns, or raises the caller's failure).
         refused: The failure every caller gets when the budget allows no call.
+        bucket: The budget the call is made within.
     """
 
-    key: tuple[str, ...]
+    key: tuple[str, ...] = field(repr=False)
     call: _Call
-    interpret: Callable[[_Reply | _Unreachable], list[object]]
-    refused: RefreshError | BackendApiError
+    interpret: Callable[[_Reply | _Unreachable], _T]
+    refused: _Failure
+    bucket: TokenBucket
 
 
 def _settle(
-    interpret: Callable[[_Reply | _Unreachable], list[object]], outcome: _Reply | _Unreachable
-) -> _Answer:
+    interpret: Callable[[_Reply | _Unreachable], _T], outcome: _Reply | _Unreachable
+) -> _T | _Failure:
     try:
         return interpret(outcome)
-    except (RefreshError, BackendApiError) as exc:
+    except (RefreshError, BackendApiError, MachineVerifyError) as exc:
         return exc
 
 
-def _hand_out(answer: _Answer) -> list[object]:
-    """One caller's copy of a shared answer: its own list, or its own exception to raise."""
+def _hand_out(answer: _T | _Failure) -> _T:
+    """One caller's copy of a shared answer: its own value, or its own exception to raise."""
     if isinstance(answer, RefreshError):
         raise RefreshError(answer.reason)
     if isinstance(answer, BackendBudgetExceeded):
         raise BackendBudgetExceeded(str(answer))
     if isinstance(answer, BackendApiError):
         raise BackendApiError(str(answer), status=answer.status, code=answer.code)
-    return list(answer)
+    if isinstance(answer, MachineVerifyError):
+        raise MachineVerifyError(answer.code, answer.message, answer.status)
+    # JSON values: a deep copy, so no caller sees another one's changes.
+    return copy.deepcopy(answer)
 
 
 # --- the client ----------------------------------------------------------------------------
@@ -996,7 +1091,11 @@ class BackendApi:
         policy: The key cache policy.
         budget: How many handshake-payload and refresh calls requests may cause
             (default ``BackendBudget()``: 10 per second, bursts of 20).
-        monotonic: Clock for cache ages and the budget (seconds); tests inject
+        machine_budget: How many machine token verification calls requests may
+            cause (default ``DEFAULT_MACHINE_BUDGET``: 100 per second, bursts of 200).
+        machine_secret_key: The machine secret key M2M tokens are verified with
+            (else the secret key); ``backend_for`` keeps it current.
+        monotonic: Clock for cache ages and the budgets (seconds); tests inject
             a fake one. Timeouts always use real time.
         max_response_bytes: Largest response body accepted.
 
@@ -1017,6 +1116,8 @@ class BackendApi:
         async_transport: httpx.AsyncBaseTransport | None = None,
         policy: JwksPolicy | None = None,
         budget: BackendBudget | None = None,
+        machine_budget: BackendBudget | None = None,
+        machine_secret_key: str | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
@@ -1032,9 +1133,13 @@ class BackendApi:
         self.timeout = float(timeout)
         self.policy = policy or JwksPolicy()
         self.budget = budget or BackendBudget()
+        self.machine_budget = machine_budget or DEFAULT_MACHINE_BUDGET
         self.monotonic = monotonic
         self.max_response_bytes = max_response_bytes
         self._has_secret = bool(secret_key)
+        self._secret_key = secret_key
+        # A plain attribute: ``backend_for`` replaces it when the options change.
+        self.machine_secret_key = machine_secret_key
         self._headers = {
             "Authorization": f"Bearer {secret_key}",
             "Clerk-API-Version": API_VERSION_HEADER,
@@ -1055,6 +1160,7 @@ class BackendApi:
         # Handshake-payload and refresh calls in flight, by what they ask for.
         self._calls: dict[tuple[str, ...], _Flight] = {}
         self._bucket = TokenBucket(self.budget, monotonic)
+        self._machine_bucket = TokenBucket(self.machine_budget, monotonic)
 
     def __repr__(self) -> str:
         return f"BackendApi({self.api_url!r})"
@@ -1126,9 +1232,17 @@ class BackendApi:
             "url": call.url,
             "params": call.params,
             "json": call.body,
-            "headers": self._headers,
+            "headers": self._headers_for(call),
             "timeout": max(deadline - time.monotonic(), 0.001),
         }
+
+    def _headers_for(self, call: _Call) -> Mapping[str, str]:
+        if call.authorization is None:
+            return self._headers
+        headers = {k: v for k, v in self._headers.items() if k != "Authorization"}
+        if call.authorization:
+            headers["Authorization"] = call.authorization
+        return headers
 
     def _exchange(self, call: _Call, deadline: float) -> _Reply | _Unreachable:
         try:
@@ -1291,7 +1405,7 @@ class BackendApi:
 
     # -- handshake payload and refresh: shared, and within the budget
 
-    def _payload_call(self, nonce: str) -> _SharedCall:
+    def _payload_call(self, nonce: str) -> _SharedCall[list[object]]:
         refused = BackendBudgetExceeded(
             f"Backend API budget exceeded ({self.budget.describe()}): "
             "the handshake payload was not requested"
@@ -1301,9 +1415,10 @@ class BackendApi:
             _handshake_payload_call(self.api_url, nonce),
             _interpret_handshake_payload,
             refused,
+            self._bucket,
         )
 
-    def _refresh_shared_call(self, request: RefreshRequest) -> _SharedCall:
+    def _refresh_shared_call(self, request: RefreshRequest) -> _SharedCall[list[object]]:
         # What Clerk's answer depends on: the session and both tokens, and the
         # origin and cookie set its cookies are minted for (``azp``, suffixes).
         # The other request headers are only reported to Clerk.
@@ -1316,39 +1431,50 @@ class BackendApi:
             "suffixed" if request.suffixed_cookies else "plain",
         )
         call = _refresh_call(self.api_url, request)
-        return _SharedCall(key, call, _interpret_refresh, RefreshError(BUDGET_EXCEEDED))
+        refused = RefreshError(BUDGET_EXCEEDED)
+        return _SharedCall(key, call, _interpret_refresh, refused, self._bucket)
 
-    def _plan_call(self, key: tuple[str, ...]) -> _Lead | _Follow | None:
+    def _plan_call(self, key: tuple[str, ...], bucket: TokenBucket) -> _Lead | _Follow | None:
         """Follow an equal call in flight, lead a new one, or (None) refuse: no budget left."""
         with self._lock:
             flight = self._calls.get(key)
             if flight is not None:
                 return _Follow(flight)
-            if not self._bucket.take():
+            if not bucket.take():
                 return None
             flight = self._calls[key] = _Flight()
             return _Lead(flight)
 
-    def _land_call(self, key: tuple[str, ...], flight: _Flight, answer: _Answer | None) -> None:
+    def _land_call(self, key: tuple[str, ...], flight: _Flight, answer: object | None) -> None:
         with self._lock:
             # Gone before it lands: a request arriving later makes its own call.
             if self._calls.get(key) is flight:
                 del self._calls[key]
         flight.land(answer)
 
-    def _call_too_slow(self, shared: _SharedCall) -> list[object]:
+    def _call_too_slow(self, shared: _SharedCall[_T]) -> _T:
         late = _Unreachable(f"no complete answer within the {self.timeout:g} s timeout")
         return _hand_out(_settle(shared.interpret, late))
 
-    def _shared(self, shared: _SharedCall) -> list[object]:
+    def _refuse(self, shared: _SharedCall[_T]) -> _T:
+        if isinstance(shared.refused, MachineVerifyError):
+            # The handshake and refresh refusals are logged by the flow, which
+            # knows the request; this one names the budget, never the token.
+            logger.warning(
+                "Clerk: machine token verification not attempted: Backend API budget exceeded (%s)",
+                shared.bucket.budget.describe(),
+            )
+        return _hand_out(shared.refused)
+
+    def _shared(self, shared: _SharedCall[_T]) -> _T:
         """Make ``shared.call`` once for all equal concurrent callers, within the budget."""
         deadline = self._deadline()
         while True:
-            plan = self._plan_call(shared.key)
+            plan = self._plan_call(shared.key, shared.bucket)
             if plan is None:
-                return _hand_out(shared.refused)
+                return self._refuse(shared)
             if isinstance(plan, _Lead):
-                answer: _Answer | None = None
+                answer: _T | _Failure | None = None
                 try:
                     answer = _settle(shared.interpret, self._exchange(shared.call, deadline))
                 finally:
@@ -1357,18 +1483,18 @@ class BackendApi:
             if not plan.flight.wait(deadline - time.monotonic()):
                 return self._call_too_slow(shared)
             if plan.flight.answer is not None:
-                return _hand_out(plan.flight.answer)
+                return _hand_out(cast("_T | _Failure", plan.flight.answer))
             # The leader gave up without an answer (cancelled): plan again.
 
-    async def _shared_async(self, shared: _SharedCall) -> list[object]:
+    async def _shared_async(self, shared: _SharedCall[_T]) -> _T:
         """The ``async`` twin of ``_shared``."""
         deadline = self._deadline()
         while True:
-            plan = self._plan_call(shared.key)
+            plan = self._plan_call(shared.key, shared.bucket)
             if plan is None:
-                return _hand_out(shared.refused)
+                return self._refuse(shared)
             if isinstance(plan, _Lead):
-                answer: _Answer | None = None
+                answer: _T | _Failure | None = None
                 try:
                     reply = await self._exchange_async(shared.call, deadline)
                     answer = _settle(shared.interpret, reply)
@@ -1378,7 +1504,7 @@ class BackendApi:
             if not await plan.flight.wait_async(deadline - time.monotonic()):
                 return self._call_too_slow(shared)
             if plan.flight.answer is not None:
-                return _hand_out(plan.flight.answer)
+                return _hand_out(cast("_T | _Failure", plan.flight.answer))
             # The leader gave up without an answer (cancelled): plan again.
 
     def handshake_payload(self, nonce: str) -> list[object]:
@@ -1447,24 +1573,110 @@ class BackendApi:
         """
         return await self._shared_async(self._refresh_shared_call(request))
 
+    # -- machine tokens: shared by equal concurrent requests, never cached
+
+    def _machine_shared_call(self, token_type: str, token: str) -> _SharedCall[dict[str, Any]]:
+        """The verification call for an opaque machine token.
+
+        Raises:
+            MachineVerifyError: ``unexpected-error`` without a secret key for an
+                API key or OAuth token (Clerk's client refuses before any call).
+        """
+        if token_type not in _MACHINE_ENDPOINTS:
+            raise _unexpected()
+        authorization: str | None = None
+        if token_type == "m2m_token":  # noqa: S105 - a token type
+            # Clerk's M2M client: the machine secret key when set, else the
+            # secret key, else no Authorization header at all.
+            key = self.machine_secret_key or (self._secret_key if self._has_secret else "")
+            authorization = f"Bearer {key}" if key else ""
+        elif not self._has_secret:
+            raise _unexpected()
+        not_found = _MACHINE_ENDPOINTS[token_type][2]
+        return _SharedCall(
+            # The credential sent is part of what the answer depends on.
+            ("machine", token_type, token, authorization or ""),
+            _machine_call(self.api_url, token_type, token, authorization),
+            lambda outcome: _interpret_machine(outcome, not_found),
+            _unexpected(),
+            self._machine_bucket,
+        )
+
+    def _machine_failed(self, token_type: str, exc: MachineVerifyError) -> None:
+        if exc.code == "unexpected-error" and exc.status is None:
+            logger.warning(
+                "Clerk: could not verify a machine token (%s) with the Backend API at %s",
+                token_type,
+                self.api_url,
+            )
+
+    def verify_machine_token(self, token_type: str, token: str) -> dict[str, Any]:
+        """Verify an opaque machine token with the Backend API (blocking).
+
+        ``POST <api_url>/api_keys/verify`` ``{"secret": token}``,
+        ``POST <api_url>/m2m_tokens/verify`` ``{"token": token}`` (with the
+        machine secret key when set) or ``POST
+        <api_url>/oauth_applications/access_tokens/verify`` ``{"access_token": token}``.
+        Concurrent callers with the same token share one call; nothing is
+        cached, so a revoked token is refused by the next request. A new call
+        spends one unit of the ``machine_budget``.
+
+        Args:
+            token_type: ``"api_key"``, ``"m2m_token"`` or ``"oauth_token"``.
+            token: The token from the ``Authorization`` header.
+
+        Returns:
+            The verified resource, as the Backend API sent it (the OAuth
+            audience is not checked here).
+
+        Raises:
+            MachineVerifyError: With Clerk's code and message (``handleClerkAPIError``).
+        """
+        try:
+            return self._shared(self._machine_shared_call(token_type, token))
+        except MachineVerifyError as exc:
+            self._machine_failed(token_type, exc)
+            raise
+
+    async def verify_machine_token_async(self, token_type: str, token: str) -> dict[str, Any]:
+        """The ``async`` twin of ``verify_machine_token``.
+
+        Args:
+            token_type: ``"api_key"``, ``"m2m_token"`` or ``"oauth_token"``.
+            token: The token from the ``Authorization`` header.
+
+        Returns:
+            The verified resource, as the Backend API sent it.
+
+        Raises:
+            MachineVerifyError: With Clerk's code and message.
+        """
+        try:
+            return await self._shared_async(self._machine_shared_call(token_type, token))
+        except MachineVerifyError as exc:
+            self._machine_failed(token_type, exc)
+            raise
+
     def _deadline(self) -> float:
         return time.monotonic() + self.timeout
 
     # -- the flow's effects
 
-    def perform(self, effect: Effect) -> RSAPublicKey | list[object]:
+    def perform(self, effect: Effect) -> RSAPublicKey | list[object] | dict[str, Any]:
         """Carry out one effect of the authentication flow (blocking).
 
         Args:
             effect: What the flow needs.
 
         Returns:
-            The key for a ``KeyRequest``; Set-Cookie strings otherwise.
+            The key for a ``KeyRequest``; the verified resource for a
+            ``MachineVerifyRequest``; Set-Cookie strings otherwise.
 
         Raises:
             TokenVerificationError: For a ``KeyRequest`` that cannot be answered.
             BackendApiError: For a ``HandshakePayloadRequest`` without payload.
             RefreshError: For a failed ``RefreshRequest``.
+            MachineVerifyError: For a ``MachineVerifyRequest`` that did not verify.
         """
         if isinstance(effect, KeyRequest):
             return self.get_key(effect.kid)
@@ -1472,21 +1684,25 @@ class BackendApi:
             return self.handshake_payload(effect.nonce)
         if isinstance(effect, RefreshRequest):
             return self.refresh_session(effect)
+        if isinstance(effect, MachineVerifyRequest):
+            return self.verify_machine_token(effect.token_type, effect.token)
         assert_never(effect)
 
-    async def perform_async(self, effect: Effect) -> RSAPublicKey | list[object]:
+    async def perform_async(self, effect: Effect) -> RSAPublicKey | list[object] | dict[str, Any]:
         """The ``async`` twin of ``perform``.
 
         Args:
             effect: What the flow needs.
 
         Returns:
-            The key for a ``KeyRequest``; Set-Cookie strings otherwise.
+            The key for a ``KeyRequest``; the verified resource for a
+            ``MachineVerifyRequest``; Set-Cookie strings otherwise.
 
         Raises:
             TokenVerificationError: For a ``KeyRequest`` that cannot be answered.
             BackendApiError: For a ``HandshakePayloadRequest`` without payload.
             RefreshError: For a failed ``RefreshRequest``.
+            MachineVerifyError: For a ``MachineVerifyRequest`` that did not verify.
         """
         if isinstance(effect, KeyRequest):
             return await self.get_key_async(effect.kid)
@@ -1494,6 +1710,8 @@ class BackendApi:
             return await self.handshake_payload_async(effect.nonce)
         if isinstance(effect, RefreshRequest):
             return await self.refresh_session_async(effect)
+        if isinstance(effect, MachineVerifyRequest):
+            return await self.verify_machine_token_async(effect.token_type, effect.token)
         assert_never(effect)
 
 
@@ -1511,7 +1729,11 @@ def backend_for(options: ClerkOptions) -> BackendApi:
     """The shared ``BackendApi`` of an instance, created on first use.
 
     There is one per ``(api_url, secret_key)``, so every request of an app
-    (sync or async) shares one key cache.
+    (sync or async) shares one key cache. The machine secret key is not part
+    of that key: it changes no key cache, only the credential M2M tokens are
+    verified with, so the instance's ``BackendApi`` takes the one in
+    ``options`` (the last one seen, if apps with different ones share an
+    instance).
 
     Args:
         options: The app's options.
@@ -1525,7 +1747,11 @@ def backend_for(options: ClerkOptions) -> BackendApi:
         with _backends_lock:
             backend = _backends.get(key)
             if backend is None:
-                backend = _backends[key] = BackendApi(*key)
+                backend = _backends[key] = BackendApi(
+                    *key, machine_secret_key=options.machine_secret_key
+                )
+    if backend.machine_secret_key != options.machine_secret_key:
+        backend.machine_secret_key = options.machine_secret_key
     return backend
 
 
@@ -1539,6 +1765,7 @@ def configure_backend(
     async_transport: httpx.AsyncBaseTransport | None = None,
     policy: JwksPolicy | None = None,
     budget: BackendBudget | None = None,
+    machine_budget: BackendBudget | None = None,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> BackendApi:
     """Set how an instance's Backend API is reached: clients, timeout, cache policy, budget.
@@ -1557,7 +1784,9 @@ def configure_backend(
         policy: The key cache policy.
         budget: How many handshake-payload and refresh calls requests may cause
             (``BackendBudget(enabled=False)``: no limit).
-        monotonic: Clock for cache ages and the budget, in seconds.
+        machine_budget: How many machine token verification calls requests may
+            cause (default ``DEFAULT_MACHINE_BUDGET``).
+        monotonic: Clock for cache ages and the budgets, in seconds.
 
     Returns:
         The new ``BackendApi``; ``authenticate_request`` uses it from now on.
@@ -1575,6 +1804,8 @@ def configure_backend(
         async_transport=async_transport,
         policy=policy,
         budget=budget,
+        machine_budget=machine_budget,
+        machine_secret_key=options.machine_secret_key,
         monotonic=monotonic,
     )
     with _backends_lock:
