@@ -58,12 +58,20 @@ def _check_packages() -> None:
         )
 
 
-def run_oracle(cases: Sequence[Mapping[str, Any]], *, timeout: float = 300) -> list[dict[str, Any]]:
+def run_oracle(
+    cases: Sequence[Mapping[str, Any]],
+    *,
+    timeout: float = 300,
+    script: str = "clerk_oracle.mjs",
+) -> list[dict[str, Any]]:
     """Authenticate every case with Clerk's ``authenticateRequest``, in one node process.
 
     Args:
         cases: Cases as ``Case.to_json()`` builds them.
         timeout: Seconds to wait for node.
+        script: The oracle script in this directory: ``clerk_oracle.mjs`` (session
+            cases) or ``clerk_machine_oracle.mjs`` (machine-token cases, whose
+            results are described in that script).
 
     Returns:
         One result per case, in order: ``name``, ``status``, ``reason``, ``message``,
@@ -77,7 +85,7 @@ def run_oracle(cases: Sequence[Mapping[str, Any]], *, timeout: float = 300) -> l
     _check_packages()
     try:
         completed = subprocess.run(  # noqa: S603 - a fixed argv, no shell
-            [node, "clerk_oracle.mjs"],
+            [node, script],
             input=json.dumps(list(cases)),
             cwd=ORACLE_DIR,
             capture_output=True,
@@ -86,23 +94,23 @@ def run_oracle(cases: Sequence[Mapping[str, Any]], *, timeout: float = 300) -> l
             timeout=timeout,
         )
     except subprocess.TimeoutExpired as exc:
-        raise OracleError(f"clerk_oracle.mjs did not finish within {timeout} s") from exc
+        raise OracleError(f"{script} did not finish within {timeout} s") from exc
     if completed.returncode != 0:
         raise OracleError(
-            f"clerk_oracle.mjs exited with {completed.returncode}:\n{completed.stderr[-4000:]}"
+            f"{script} exited with {completed.returncode}:\n{completed.stderr[-4000:]}"
         )
     try:
         results = json.loads(completed.stdout)
     except json.JSONDecodeError as exc:
         raise OracleError(
-            f"clerk_oracle.mjs printed no JSON ({exc}); stdout starts {completed.stdout[:300]!r}"
+            f"{script} printed no JSON ({exc}); stdout starts {completed.stdout[:300]!r}"
         ) from exc
     if not isinstance(results, list) or len(results) != len(cases):
         raise OracleError(
-            f"clerk_oracle.mjs answered {len(results) if isinstance(results, list) else results!r}"
+            f"{script} answered {len(results) if isinstance(results, list) else results!r}"
             f" results for {len(cases)} cases"
         )
     for case, result in zip(cases, results, strict=True):
         if not isinstance(result, dict) or result.get("name") != case["name"]:
-            raise OracleError(f"clerk_oracle.mjs answered out of order at case {case['name']!r}")
+            raise OracleError(f"{script} answered out of order at case {case['name']!r}")
     return results
