@@ -12,8 +12,6 @@
 // Nothing here touches the network: no apiClient is given (so refresh is never
 // attempted over HTTP) and every case passes `jwtKey` (so no JWKS is fetched).
 
-import { createAuthenticateRequest } from "@clerk/backend/internal";
-
 // Clerk logs warnings (missing azp, redirect loops, handshake failures) with
 // console.*; stdout must carry only our JSON, so every console method writes to stderr.
 for (const method of ["log", "info", "warn", "error", "debug", "trace"]) {
@@ -41,12 +39,16 @@ class PinnedDate extends RealDate {
 globalThis.Date = PinnedDate;
 
 // Belt and braces for "networkless": any fetch Clerk attempts fails at once and
-// is reported in the case's result (`network_attempted`).
+// is reported in the case's result (`network_attempted`). Clerk's runtime binds
+// `fetch` when its module loads, so @clerk/backend is imported only after this
+// (a static import would be hoisted above it and keep the real fetch).
 let networkAttempted = false;
 globalThis.fetch = async (input) => {
   networkAttempted = true;
   throw new Error(`conformance oracle: network disabled (fetch ${String(input)})`);
 };
+
+const { createAuthenticateRequest } = await import("@clerk/backend/internal");
 
 const AUTH_FIELDS = [
   "userId",
