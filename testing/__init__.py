@@ -2,12 +2,14 @@
 
 ``TestIssuer`` holds an RSA key pair, names a (fake) Clerk instance through its
 publishable key, and mints session tokens (active, pending, with
-organizations, expired, ...) that the SDK verifies the ordinary way.
+organizations, expired, ...) and the JWT forms of M2M and OAuth tokens that
+the SDK verifies the ordinary way.
 
 ``LocalInstance`` serves a local stand-in for a Clerk instance on 127.0.0.1
-(JWKS, handshake, handshake payload, session refresh, a sign-in page and the
-"choose an organization" task page) with an in-memory model of users,
-organizations and sessions and injectable faults; ``python -m
+(JWKS, handshake, handshake payload, session refresh, machine token
+verification, a sign-in page and the "choose an organization" task page) with
+an in-memory model of users, organizations, sessions, API keys, M2M and OAuth
+tokens and injectable faults; ``python -m
 clerk_middleware.testing.instance`` runs one from the command line.
 
 ``ClerkTestKit`` and ``LocalClerkTestKit`` configure an app for one of them
@@ -17,6 +19,7 @@ offers them as the ``clerk`` and ``clerk_local`` fixtures.
 """
 
 from ._instance import (
+    ApiKey,
     CannedResponse,
     Client,
     ConnectionReset,
@@ -26,18 +29,22 @@ from ._instance import (
     InstanceRequest,
     InstanceResponse,
     LocalInstance,
+    M2MToken,
     MalformedBody,
     Membership,
+    OAuthToken,
     Organization,
     Session,
     SlowBody,
     User,
 )
-from ._issuer import OrgClaims, TestIssuer
+from ._issuer import CATEGORY_M2M, OrgClaims, TestIssuer
 from ._kit import PAGE_HEADERS, AuthHeaders, ClerkTestKit, LocalClerkTestKit
 
 __all__ = [
+    "CATEGORY_M2M",
     "PAGE_HEADERS",
+    "ApiKey",
     "AuthHeaders",
     "CannedResponse",
     "ClerkTestKit",
@@ -50,8 +57,10 @@ __all__ = [
     "InstanceResponse",
     "LocalClerkTestKit",
     "LocalInstance",
+    "M2MToken",
     "MalformedBody",
     "Membership",
+    "OAuthToken",
     "OrgClaims",
     "Organization",
     "Session",

@@ -12,6 +12,16 @@ otherwise 401 ``clerk_key_invalid``, as Clerk answers):
 - ``POST /v1/sessions/{sid}/refresh`` -- a fresh session cookie for an expired
   session token and its refresh token.
 
+Machine token verification (no ``/v1``, as Clerk serves them): 200 with the
+token's resource, 404 for an unknown, revoked or expired token:
+
+- ``POST /api_keys/verify`` ``{"secret": ...}`` -- API keys (``create_api_key``);
+- ``POST /m2m_tokens/verify`` ``{"token": ...}`` -- M2M tokens
+  (``create_m2m_token``); the Bearer may also be the instance's
+  ``machine_secret_key``;
+- ``POST /oauth_applications/access_tokens/verify`` ``{"access_token": ...}`` --
+  OAuth access tokens (``create_oauth_token``).
+
 Frontend API:
 
 - ``GET /v1/client/handshake?redirect_url=...&format=nonce&...`` -- reads the
@@ -37,7 +47,9 @@ injected per endpoint (``Delay``, ``CannedResponse``, ``MalformedBody``,
 ``ConnectionReset``, ``SlowBody``), keys rotated, and requests counted.
 
 Error codes of the instance's own making (Clerk does not document these):
-``resource_not_found`` (404: unknown session or nonce), ``session_not_active``
+``resource_not_found`` (404: unknown session, nonce or machine token; a revoked
+or expired machine token), ``form_param_missing`` (422: a machine verification
+without its token field), ``session_not_active``
 (400: the session has ended), ``refresh_token_invalid`` (401: the refresh
 token is not the session's), ``expired_token_invalid`` (400: the expired
 token is not this session's, or not signed by this instance).
@@ -56,7 +68,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal, cast
@@ -73,6 +85,7 @@ from ._issuer import OrgClaims, TestIssuer
 from ._pages import SIGN_IN_PATHS, SIGN_OUT_PATH, install_pages
 
 __all__ = [
+    "ApiKey",
     "CannedResponse",
     "Client",
     "ConnectionReset",
@@ -82,8 +95,10 @@ __all__ = [
     "InstanceRequest",
     "InstanceResponse",
     "LocalInstance",
+    "M2MToken",
     "MalformedBody",
     "Membership",
+    "OAuthToken",
     "Organization",
     "Session",
     "SlowBody",
@@ -93,7 +108,15 @@ __all__ = [
 logger = logging.getLogger("clerk_middleware.testing")
 
 #: The built-in endpoints, as named by counters and fault injection.
-Endpoint = Literal["jwks", "handshake_payload", "refresh", "handshake"]
+Endpoint = Literal[
+    "jwks",
+    "handshake_payload",
+    "refresh",
+    "handshake",
+    "api_key_verify",
+    "m2m_token_verify",
+    "oauth_token_verify",
+]
 SessionStatus = Literal["active", "pending", "ended"]
 
 CLIENT_COOKIE = "__client"
@@ -107,6 +130,12 @@ KEY_REJECTED_MESSAGE = (
     "The provided Clerk Secret Key is invalid. Make sure that your Clerk Secret Key is correct."
 )
 _REFRESH_PATH = re.compile(r"/v1/sessions/([^/]+)/refresh")
+#: The machine verification endpoints: path -> (endpoint name, body field).
+_MACHINE_PATHS: Mapping[str, tuple[Endpoint, str]] = {
+    "/api_keys/verify": ("api_key_verify", "secret"),
+    "/m2m_tokens/verify": ("m2m_token_verify", "token"),
+    "/oauth_applications/access_tokens/verify": ("oauth_token_verify", "access_token"),
+}
 
 
 # --- the model ------------------------------------------------------------------------------
@@ -201,6 +230,164 @@ class Client:
     session_ids: tuple[str, ...] = ()
     last_active_session_id: str | None = None
     updated_at: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key of the instance (``create_api_key``).
+
+    Times are Unix milliseconds, as Clerk's Backend API gives them.
+
+    Attributes:
+        id: ``ak_...``: the key's id.
+        secret: ``ak_...``: what a client sends as ``Authorization: Bearer``.
+        subject: Whom it stands for: ``user_...`` or ``org_...``.
+        name: Its name.
+        scopes: Its scopes.
+        claims: Custom claims, or None.
+        created_at: When it was created.
+        expiration: When it expires, or None (never).
+        revoked: Whether it was revoked.
+        revocation_reason: Why, if given.
+        description: Its description, if any.
+    """
+
+    id: str
+    secret: str = field(repr=False)
+    subject: str
+    name: str
+    scopes: tuple[str, ...]
+    claims: Mapping[str, Any] | None
+    created_at: int
+    expiration: int | None
+    revoked: bool = False
+    revocation_reason: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class M2MToken:
+    """A machine-to-machine token of the instance (``create_m2m_token``).
+
+    Attributes:
+        id: ``mt_...``: the token's id (the ``jti`` of its JWT form).
+        token: What a machine sends: an opaque ``mt_...`` or a JWT.
+        machine_id: The machine it stands for (``mch_...``): its subject.
+        scopes: The machines it may call.
+        claims: Custom claims, or None.
+        created_at: Unix milliseconds.
+        expiration: Unix milliseconds, or None (never).
+        jwt: Whether ``token`` is the JWT form (verified without the instance,
+            so revoking it changes nothing for verifiers).
+        revoked: Whether it was revoked.
+        revocation_reason: Why, if given.
+    """
+
+    id: str
+    token: str = field(repr=False)
+    machine_id: str
+    scopes: tuple[str, ...]
+    claims: Mapping[str, Any] | None
+    created_at: int
+    expiration: int | None
+    jwt: bool = False
+    revoked: bool = False
+    revocation_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthToken:
+    """An OAuth access token the instance issued to an OAuth application (``create_oauth_token``).
+
+    Attributes:
+        id: ``oat_...``: the token's id (the ``jti`` of its JWT form).
+        token: What the client sends: an opaque ``oat_...`` or a JWT.
+        user_id: The user who authorized the application: its subject.
+        client_id: The application's client id.
+        scopes: The granted scopes.
+        audience: The ``aud`` values, or None.
+        created_at: Unix milliseconds.
+        expiration: Unix milliseconds, or None (never).
+        jwt: Whether ``token`` is the JWT form.
+        revoked: Whether it was revoked.
+        revocation_reason: Why, if given.
+    """
+
+    id: str
+    token: str = field(repr=False)
+    user_id: str
+    client_id: str
+    scopes: tuple[str, ...]
+    audience: tuple[str, ...] | None
+    created_at: int
+    expiration: int | None
+    jwt: bool = False
+    revoked: bool = False
+    revocation_reason: str | None = None
+
+
+def _expired(expiration: int | None, now_ms: int) -> bool:
+    return expiration is not None and expiration <= now_ms
+
+
+def _api_key_json(key: ApiKey, now_ms: int) -> dict[str, Any]:
+    """An API key as ``POST /api_keys/verify`` answers (Clerk's ``APIKeyJSON``, no secret)."""
+    return {
+        "object": "api_key",
+        "id": key.id,
+        "type": "api_key",
+        "name": key.name,
+        "subject": key.subject,
+        "scopes": list(key.scopes),
+        "claims": dict(key.claims) if key.claims is not None else None,
+        "revoked": key.revoked,
+        "revocation_reason": key.revocation_reason,
+        "expired": _expired(key.expiration, now_ms),
+        "expiration": key.expiration,
+        "created_by": None,
+        "description": key.description,
+        "last_used_at": now_ms,
+        "created_at": key.created_at,
+        "updated_at": key.created_at,
+    }
+
+
+def _m2m_json(token: M2MToken, now_ms: int) -> dict[str, Any]:
+    """An M2M token as ``POST /m2m_tokens/verify`` answers (``M2MTokenJSON``, no token)."""
+    return {
+        "object": "machine_to_machine_token",
+        "id": token.id,
+        "subject": token.machine_id,
+        "scopes": list(token.scopes),
+        "claims": dict(token.claims) if token.claims is not None else None,
+        "revoked": token.revoked,
+        "revocation_reason": token.revocation_reason,
+        "expired": _expired(token.expiration, now_ms),
+        "expiration": token.expiration,
+        "created_at": token.created_at,
+        "updated_at": token.created_at,
+    }
+
+
+def _oauth_json(token: OAuthToken, now_ms: int) -> dict[str, Any]:
+    """An OAuth access token as Clerk's verify endpoint answers (``IdPOAuthAccessTokenJSON``)."""
+    body: dict[str, Any] = {
+        "object": "clerk_idp_oauth_access_token",
+        "id": token.id,
+        "client_id": token.client_id,
+        "type": "oauth:access_token",
+        "subject": token.user_id,
+        "scopes": list(token.scopes),
+        "revoked": token.revoked,
+        "revocation_reason": token.revocation_reason,
+        "expired": _expired(token.expiration, now_ms),
+        "expiration": token.expiration,
+        "created_at": token.created_at,
+        "updated_at": token.created_at,
+    }
+    if token.audience is not None:
+        body["aud"] = list(token.audience)
+    return body
 
 
 # --- faults ---------------------------------------------------------------------------------
@@ -353,6 +540,12 @@ class LocalInstance:
         self._log: deque[tuple[str, InstanceRequest]] = deque(maxlen=1000)
         self._routes: dict[tuple[str, str], tuple[str, Route]] = {}
         self._last_organizations: dict[str, str] = {}
+        # Machine tokens by id; what clients send is looked up through ``_by_secret``.
+        self._api_keys: dict[str, ApiKey] = {}
+        self._m2m_tokens: dict[str, M2MToken] = {}
+        self._oauth_tokens: dict[str, OAuthToken] = {}
+        self._by_secret: dict[str, str] = {}
+        self._machine_secret_key = f"ak_{secrets.token_hex(16)}"
         self._suffix = cookie_suffix(self.issuer.publishable_key)
         install_pages(self)
 
@@ -429,6 +622,14 @@ class LocalInstance:
     def secret_key(self) -> str:
         """The secret key the Backend API endpoints accept."""
         return self.issuer.secret_key
+
+    @property
+    def machine_secret_key(self) -> str:
+        """A machine's secret key (``ak_...``) that ``/m2m_tokens/verify`` also accepts.
+
+        For ``ClerkOptions(machine_secret_key=...)`` / ``CLERK_MACHINE_SECRET_KEY``.
+        """
+        return self._machine_secret_key
 
     @property
     def development(self) -> bool:
@@ -545,7 +746,8 @@ class LocalInstance:
 
         Args:
             endpoint: ``"jwks"``, ``"handshake_payload"``, ``"refresh"``,
-                ``"handshake"``, or the name of an added route.
+                ``"handshake"``, ``"api_key_verify"``, ``"m2m_token_verify"``,
+                ``"oauth_token_verify"``, or the name of an added route.
             fault: What to do instead of answering normally.
             times: For this many requests, then behave again; None: until cleared.
         """
@@ -648,7 +850,7 @@ class LocalInstance:
         Raises:
             ValueError: The path is one of the built-in endpoints.
         """
-        if path.startswith("/v1/"):
+        if path.startswith("/v1/") or path in _MACHINE_PATHS:
             raise ValueError(f"{path!r} is reserved for the instance's API endpoints")
         with self._lock:
             self._routes[(method.upper(), path)] = (name or path, handler)
@@ -663,6 +865,8 @@ class LocalInstance:
             return "refresh", self._serve_refresh
         if path == "/v1/client/handshake" and method == "GET":
             return "handshake", self._serve_handshake
+        if method == "POST" and path in _MACHINE_PATHS:
+            return _MACHINE_PATHS[path][0], self._serve_machine_verify
         with self._lock:
             name, route = self._routes.get((method, path), ("other", None))
         return name, route
@@ -1178,6 +1382,242 @@ class LocalInstance:
         found = self.client(client if isinstance(client, str) else client.id)
         return f"{CLIENT_COOKIE}={found.token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={TEN_YEARS}"
 
+    # -- machine tokens
+
+    def _now_ms(self) -> int:
+        return int(self.issuer.clock() * 1000)
+
+    def _expiration(self, now_ms: int, expires_in: float | None) -> int | None:
+        return None if expires_in is None else now_ms + int(expires_in * 1000)
+
+    def create_api_key(
+        self,
+        subject: str = "user_test",
+        *,
+        name: str = "key",
+        scopes: Sequence[str] = (),
+        claims: Mapping[str, Any] | None = None,
+        expires_in: float | None = None,
+        description: str | None = None,
+    ) -> ApiKey:
+        """Create an API key; its ``secret`` verifies at ``POST /api_keys/verify``.
+
+        Args:
+            subject: Whom it stands for: a user (``user_...``) or an organization (``org_...``).
+            name: Its name.
+            scopes: Its scopes.
+            claims: Custom claims.
+            expires_in: Seconds until it expires (by the issuer's clock); None: never.
+            description: Its description.
+
+        Returns:
+            The key.
+        """
+        now = self._now_ms()
+        key = ApiKey(
+            id=f"ak_{secrets.token_hex(12)}",
+            secret=f"ak_{secrets.token_urlsafe(32)}",
+            subject=subject,
+            name=name,
+            scopes=tuple(scopes),
+            claims=dict(claims) if claims is not None else None,
+            created_at=now,
+            expiration=self._expiration(now, expires_in),
+            description=description,
+        )
+        with self._lock:
+            self._api_keys[key.id] = key
+            self._by_secret[key.secret] = key.id
+        return key
+
+    def revoke_api_key(self, id_or_secret: str, *, reason: str | None = None) -> ApiKey:
+        """Revoke an API key: the next verification answers 404.
+
+        Args:
+            id_or_secret: The key's id or secret.
+            reason: The revocation reason.
+
+        Returns:
+            The revoked key.
+
+        Raises:
+            KeyError: No such key.
+        """
+        with self._lock:
+            key_id = self._machine_id_of(id_or_secret, self._api_keys)
+            key = replace(self._api_keys[key_id], revoked=True, revocation_reason=reason)
+            self._api_keys[key_id] = key
+            return key
+
+    def create_m2m_token(
+        self,
+        machine_id: str = "mch_test",
+        *,
+        scopes: Sequence[str] = (),
+        claims: Mapping[str, Any] | None = None,
+        expires_in: float | None = 3600,
+        jwt: bool = False,
+    ) -> M2MToken:
+        """Create an M2M token for a machine.
+
+        Args:
+            machine_id: The machine (``mch_...``): the token's subject.
+            scopes: The machines it may call (``mch_...``).
+            claims: Custom claims.
+            expires_in: Seconds until it expires (by the issuer's clock); None:
+                never (opaque tokens only).
+            jwt: Mint the JWT form, signed with the instance's current key (header
+                ``cat`` ``cl_B7d4PD333AAA``), which verifiers check without the
+                instance; otherwise an opaque ``mt_...`` that verifies at
+                ``POST /m2m_tokens/verify``.
+
+        Returns:
+            The token.
+
+        Raises:
+            ValueError: ``jwt`` without an expiry.
+        """
+        now = self._now_ms()
+        token_id = f"mt_{secrets.token_hex(16)}"
+        if jwt:
+            if expires_in is None:
+                raise ValueError("an M2M JWT needs expires_in (its exp claim)")
+            text = self.signer.m2m_jwt(
+                machine_id,
+                scopes=scopes,
+                claims=claims,
+                expires_in=expires_in,
+                jti=token_id,
+                issued_at=now // 1000,
+            )
+        else:
+            text = f"mt_{secrets.token_urlsafe(32)}"
+        token = M2MToken(
+            id=token_id,
+            token=text,
+            machine_id=machine_id,
+            scopes=tuple(scopes),
+            claims=dict(claims) if claims is not None else None,
+            created_at=now,
+            expiration=self._expiration(now, expires_in),
+            jwt=jwt,
+        )
+        with self._lock:
+            self._m2m_tokens[token.id] = token
+            self._by_secret[token.token] = token.id
+        return token
+
+    def revoke_m2m_token(self, id_or_token: str, *, reason: str | None = None) -> M2MToken:
+        """Revoke an M2M token: the next verification of its opaque form answers 404.
+
+        Args:
+            id_or_token: The token's id or the token itself.
+            reason: The revocation reason.
+
+        Returns:
+            The revoked token.
+
+        Raises:
+            KeyError: No such token.
+        """
+        with self._lock:
+            token_id = self._machine_id_of(id_or_token, self._m2m_tokens)
+            token = replace(self._m2m_tokens[token_id], revoked=True, revocation_reason=reason)
+            self._m2m_tokens[token_id] = token
+            return token
+
+    def create_oauth_token(
+        self,
+        user_id: str = "user_test",
+        *,
+        client_id: str = "client_test",
+        scopes: Sequence[str] = (),
+        audience: str | Sequence[str] | None = None,
+        expires_in: float | None = 3600,
+        jwt: bool = False,
+    ) -> OAuthToken:
+        """Issue an OAuth access token to an OAuth application on a user's behalf.
+
+        Args:
+            user_id: The user who authorized the application: the token's subject.
+            client_id: The application's client id.
+            scopes: The granted scopes.
+            audience: ``aud``: one audience or several.
+            expires_in: Seconds until it expires (by the issuer's clock); None:
+                never (opaque tokens only).
+            jwt: Mint the JWT form (header ``typ`` ``at+jwt``), signed with the
+                instance's current key; otherwise an opaque ``oat_...`` that
+                verifies at ``POST /oauth_applications/access_tokens/verify``.
+
+        Returns:
+            The token.
+
+        Raises:
+            ValueError: ``jwt`` without an expiry.
+        """
+        now = self._now_ms()
+        token_id = f"oat_{secrets.token_hex(16)}"
+        audiences = None
+        if audience is not None:
+            audiences = (audience,) if isinstance(audience, str) else tuple(audience)
+        if jwt:
+            if expires_in is None:
+                raise ValueError("an OAuth JWT needs expires_in (its exp claim)")
+            text = self.signer.oauth_jwt(
+                user_id,
+                client_id=client_id,
+                scopes=scopes,
+                audience=audience,
+                expires_in=expires_in,
+                jti=token_id,
+                issued_at=now // 1000,
+            )
+        else:
+            text = f"oat_{secrets.token_urlsafe(32)}"
+        token = OAuthToken(
+            id=token_id,
+            token=text,
+            user_id=user_id,
+            client_id=client_id,
+            scopes=tuple(scopes),
+            audience=audiences,
+            created_at=now,
+            expiration=self._expiration(now, expires_in),
+            jwt=jwt,
+        )
+        with self._lock:
+            self._oauth_tokens[token.id] = token
+            self._by_secret[token.token] = token.id
+        return token
+
+    def revoke_oauth_token(self, id_or_token: str, *, reason: str | None = None) -> OAuthToken:
+        """Revoke an OAuth access token: the next verification of its opaque form answers 404.
+
+        Args:
+            id_or_token: The token's id or the token itself.
+            reason: The revocation reason.
+
+        Returns:
+            The revoked token.
+
+        Raises:
+            KeyError: No such token.
+        """
+        with self._lock:
+            token_id = self._machine_id_of(id_or_token, self._oauth_tokens)
+            token = replace(self._oauth_tokens[token_id], revoked=True, revocation_reason=reason)
+            self._oauth_tokens[token_id] = token
+            return token
+
+    def _machine_id_of(self, id_or_secret: str, store: Mapping[str, object]) -> str:
+        if id_or_secret in store:
+            return id_or_secret
+        found = self._by_secret.get(id_or_secret)
+        if found is None or found not in store:
+            # Never the value itself: it may be a credential.
+            raise KeyError("no such token")
+        return found
+
     # -- the endpoints
 
     def _authorized(self, request: InstanceRequest) -> bool:
@@ -1251,6 +1691,43 @@ class LocalInstance:
         except jwt.PyJWTError:
             return False
         return bool(claims.get("sid") == session.id and claims.get("sub") == session.user_id)
+
+    def _serve_machine_verify(self, request: InstanceRequest) -> InstanceResponse:
+        name, field_name = _MACHINE_PATHS[request.path]
+        sent = request.headers.get("authorization", "").encode()
+        accepted = [f"Bearer {self.secret_key}"]
+        if name == "m2m_token_verify":
+            accepted.append(f"Bearer {self._machine_secret_key}")
+        # Every candidate is compared, so timing does not tell which one matched.
+        matches = [hmac.compare_digest(sent, key.encode()) for key in accepted]
+        if not any(matches):
+            return clerk_error(401, "clerk_key_invalid", KEY_REJECTED_MESSAGE)
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        value = body.get(field_name) if isinstance(body, dict) else None
+        if not isinstance(value, str) or not value:
+            return clerk_error(422, "form_param_missing", f"{field_name} is required.")
+        now = self._now_ms()
+        with self._lock:
+            token_id = self._by_secret.get(value, "")
+            resource: dict[str, Any] | None = None
+            if name == "api_key_verify" and token_id in self._api_keys:
+                key = self._api_keys[token_id]
+                if not key.revoked and not _expired(key.expiration, now):
+                    resource = _api_key_json(key, now)
+            elif name == "m2m_token_verify" and token_id in self._m2m_tokens:
+                m2m = self._m2m_tokens[token_id]
+                if not m2m.revoked and not _expired(m2m.expiration, now):
+                    resource = _m2m_json(m2m, now)
+            elif name == "oauth_token_verify" and token_id in self._oauth_tokens:
+                oauth = self._oauth_tokens[token_id]
+                if not oauth.revoked and not _expired(oauth.expiration, now):
+                    resource = _oauth_json(oauth, now)
+        if resource is None:
+            return clerk_error(404, "resource_not_found", "Not found.")
+        return InstanceResponse.json(resource)
 
     def _serve_handshake(self, request: InstanceRequest) -> InstanceResponse:
         redirect_url = request.query.get("redirect_url", "")

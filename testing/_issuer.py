@@ -1,4 +1,10 @@
-"""``TestIssuer``: mint real RS256 Clerk session tokens for tests and demos."""
+"""``TestIssuer``: mint real RS256 Clerk tokens for tests and demos.
+
+Session tokens, handshake tokens, and the JWT forms of machine tokens: M2M
+tokens (``sub`` ``mch_...``, header ``cat`` ``cl_B7d4PD333AAA``) and OAuth
+access tokens (header ``typ`` ``at+jwt``), with the claims Clerk's
+``M2MToken.fromJwtPayload`` and ``IdPOAuthAccessToken.fromJwtPayload`` read.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,10 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from clerk_middleware.core import ClerkOptions
 
-__all__ = ["OrgClaims", "TestIssuer"]
+__all__ = ["CATEGORY_M2M", "OrgClaims", "TestIssuer"]
+
+#: The header ``cat`` of Clerk's M2M JWTs.
+CATEGORY_M2M = "cl_B7d4PD333AAA"
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "RS256": hashes.SHA256,
@@ -268,6 +277,180 @@ class TestIssuer:
         """Mint a token that expired a minute ago (beyond the default 5 s skew)."""
         now = self.clock()
         return self.session_token(user_id, issued_at=int(now) - 120, lifetime=60, **kwargs)
+
+    def _dated(self, issued_at: float | None, expires_in: float) -> dict[str, Any]:
+        now = int(self.clock()) if issued_at is None else issued_at
+        return {"iat": now, "nbf": now - 10, "exp": now + expires_in}
+
+    @staticmethod
+    def _apply(claims: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+        for name, value in extra.items():
+            if value is None:
+                claims.pop(name, None)
+            else:
+                claims[name] = value
+        return claims
+
+    def m2m_claims(
+        self,
+        machine_id: str = "mch_test",
+        *,
+        scopes: Sequence[str] = (),
+        claims: Mapping[str, Any] | None = None,
+        expires_in: float = 3600,
+        issued_at: float | None = None,
+        jti: str | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """The payload of an M2M token in JWT form, as Clerk mints it.
+
+        ``iss``, ``sub`` (the machine), ``iat``, ``nbf`` (``iat - 10``), ``exp``
+        and ``jti`` (``mt_...``); with ``scopes``, both the ``aud`` list and the
+        space-separated ``scopes`` claim Clerk reads them from; custom
+        ``claims`` at the top level, where Clerk finds them.
+
+        Args:
+            machine_id: ``sub``: the machine the token stands for (``mch_...``).
+            scopes: The machines it may call (``mch_...``).
+            claims: Custom claims.
+            expires_in: Seconds until ``exp``.
+            issued_at: ``iat``; defaults to the clock.
+            jti: The token id; a random ``mt_...`` by default.
+            **extra: Claims to set last; a ``None`` value removes a claim.
+
+        Returns:
+            The claims.
+        """
+        body: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": machine_id,
+            **self._dated(issued_at, expires_in),
+            "jti": jti or f"mt_{secrets.token_hex(16)}",
+        }
+        if scopes:
+            body["aud"] = list(scopes)
+            body["scopes"] = " ".join(scopes)
+        body.update(claims or {})
+        return self._apply(body, extra)
+
+    def m2m_jwt(
+        self,
+        machine_id: str = "mch_test",
+        *,
+        scopes: Sequence[str] = (),
+        claims: Mapping[str, Any] | None = None,
+        expires_in: float = 3600,
+        category: str | None = CATEGORY_M2M,
+        jti: str | None = None,
+        alg: str = "RS256",
+        **extra: Any,
+    ) -> str:
+        """Mint an M2M token in JWT form (verifiable networklessly with ``jwt_key``).
+
+        Args:
+            machine_id: ``sub`` (``mch_...``).
+            scopes: The machines it may call.
+            claims: Custom claims.
+            expires_in: Seconds until ``exp``.
+            category: The header ``cat``; None omits it (Clerk accepts both).
+            jti: The token id; a random ``mt_...`` by default.
+            alg: ``RS256``, ``RS384`` or ``RS512``.
+            **extra: As for ``m2m_claims`` (``issued_at=`` included).
+
+        Returns:
+            The signed token.
+        """
+        body = self.m2m_claims(
+            machine_id, scopes=scopes, claims=claims, expires_in=expires_in, jti=jti, **extra
+        )
+        return self.sign(body, header={"cat": category}, alg=alg)
+
+    def oauth_claims(
+        self,
+        user_id: str = "user_2abc",
+        *,
+        client_id: str = "client_test",
+        scopes: Sequence[str] = (),
+        audience: str | Sequence[str] | None = None,
+        expires_in: float = 3600,
+        issued_at: float | None = None,
+        jti: str | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """The payload of an OAuth access token in JWT form (RFC 9068).
+
+        ``iss``, ``sub`` (the user), ``client_id``, ``iat``, ``nbf``, ``exp``,
+        ``jti`` (``oat_...``), ``scp`` (the scopes, a list: Clerk reads it
+        before the space-separated ``scope``) and ``aud`` when an audience is
+        given.
+
+        Args:
+            user_id: ``sub``: the user who authorized the client.
+            client_id: The OAuth application's client id.
+            scopes: The granted scopes.
+            audience: ``aud``: one audience (kept a string) or several (a list).
+            expires_in: Seconds until ``exp``.
+            issued_at: ``iat``; defaults to the clock.
+            jti: The token id; a random ``oat_...`` by default.
+            **extra: Claims to set last; a ``None`` value removes a claim
+                (``scp=None, scope="a b"`` gives the space-separated form).
+
+        Returns:
+            The claims.
+        """
+        body: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": user_id,
+            "client_id": client_id,
+            **self._dated(issued_at, expires_in),
+            "jti": jti or f"oat_{secrets.token_hex(16)}",
+        }
+        if scopes:
+            body["scp"] = list(scopes)
+        if audience is not None:
+            body["aud"] = audience if isinstance(audience, str) else list(audience)
+        return self._apply(body, extra)
+
+    def oauth_jwt(
+        self,
+        user_id: str = "user_2abc",
+        *,
+        client_id: str = "client_test",
+        scopes: Sequence[str] = (),
+        audience: str | Sequence[str] | None = None,
+        typ: str | None = "at+jwt",
+        expires_in: float = 3600,
+        jti: str | None = None,
+        alg: str = "RS256",
+        **extra: Any,
+    ) -> str:
+        """Mint an OAuth access token in JWT form (header ``typ`` ``at+jwt``).
+
+        Args:
+            user_id: ``sub``.
+            client_id: The OAuth application's client id.
+            scopes: The granted scopes.
+            audience: ``aud``.
+            typ: The header ``typ`` (``at+jwt`` or ``application/at+jwt`` for
+                Clerk to read it as an OAuth token; None omits it).
+            expires_in: Seconds until ``exp``.
+            jti: The token id; a random ``oat_...`` by default.
+            alg: ``RS256``, ``RS384`` or ``RS512``.
+            **extra: As for ``oauth_claims`` (``issued_at=`` included).
+
+        Returns:
+            The signed token.
+        """
+        body = self.oauth_claims(
+            user_id,
+            client_id=client_id,
+            scopes=scopes,
+            audience=audience,
+            expires_in=expires_in,
+            jti=jti,
+            **extra,
+        )
+        return self.sign(body, header={"typ": typ}, alg=alg)
 
     def handshake_token(self, cookie_directives: Sequence[str], **header: Any) -> str:
         """Mint a ``__clerk_handshake`` token carrying Set-Cookie directives.

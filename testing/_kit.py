@@ -73,8 +73,17 @@ _HANDSHAKE = ("__clerk_handshake", "__clerk_handshake_nonce", "__clerk_redirect_
 _MAX_NODES = 10_000
 #: The attributes where applications and middleware keep what they wrap or mount.
 _WRAPPED = (
-    "app", "wsgi_app", "asgi_app", "application", "get_response", "middleware_stack",
-    "user_middleware", "middleware", "routes", "extensions", "kwargs",
+    "app",
+    "wsgi_app",
+    "asgi_app",
+    "application",
+    "get_response",
+    "middleware_stack",
+    "user_middleware",
+    "middleware",
+    "routes",
+    "extensions",
+    "kwargs",
 )
 
 
@@ -536,8 +545,13 @@ class ClerkTestKit:
         token = self.issuer.sign(body)
         cookies = {**self._browser(), "__client_uat": str(body["iat"]), "__session": token}
         return self._headers(
-            cookies, token, page=page, bearer=bearer,
-            user_id=wanted.user_id, session_id=body.get("sid"), org_id=wanted.org_id,
+            cookies,
+            token,
+            page=page,
+            bearer=bearer,
+            user_id=wanted.user_id,
+            session_id=body.get("sid"),
+            org_id=wanted.org_id,
         )
 
 
@@ -606,8 +620,13 @@ class LocalClerkTestKit(ClerkTestKit):
         )
         cookies = self._cookies_of(session, dev_browser)
         return self._headers(
-            cookies, cookies["__session"], page=page, bearer=bearer,
-            user_id=uid, session_id=session.id, org_id=org.id if org else None,
+            cookies,
+            cookies["__session"],
+            page=page,
+            bearer=bearer,
+            user_id=uid,
+            session_id=session.id,
+            org_id=org.id if org else None,
         )
 
     def signed_out(self, *, page: bool = False) -> AuthHeaders:

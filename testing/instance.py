@@ -36,6 +36,8 @@ def describe(instance: LocalInstance) -> str:
         f"Local Clerk instance ({kind}) listening on {url}",
         f"  Backend API:  {url}/v1/jwks, {url}/v1/clients/handshake_payload,",
         f"                {url}/v1/sessions/<sid>/refresh",
+        f"                {url}/api_keys/verify, {url}/m2m_tokens/verify,",
+        f"                {url}/oauth_applications/access_tokens/verify",
         f"  Frontend API: {url}/v1/client/handshake",
         f"  Pages:        {instance.sign_in_url} (sign in), {instance.sign_in_url}/tasks "
         "(choose an organization),",
