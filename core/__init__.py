@@ -4,7 +4,8 @@ Rules of this package (kept by every module in it):
 
 1. No web-framework imports. Adapters translate their requests into
    ``AuthRequest`` and this package's answers into their responses.
-2. No I/O but Clerk's Backend API (JWKS, handshake payload, session refresh),
+2. No I/O but Clerk's Backend API (JWKS, handshake payload, session refresh,
+   machine token verification),
    and only in ``_backend``; the decision itself is a pure function of
    (request, options, keys, now). The only module-level state is ``_backend``'s
    per-instance client registry (shared key caches) and the verified-token cache.
@@ -19,7 +20,16 @@ import typing as _typing
 
 from ._auth import Auth, ReverificationConfig, ReverificationPreset
 from ._authenticate import authenticate_request, authenticate_request_async
-from ._backend import BackendApi, BackendApiError, JwksPolicy, configure_backend, reset_backends
+from ._backend import (
+    BackendApi,
+    BackendApiError,
+    BackendBudget,
+    BackendBudgetExceeded,
+    JwksPolicy,
+    configure_backend,
+    reset_backends,
+)
+from ._effects import MachineVerifyError
 from ._errors import (
     AuthControlFlow,
     AuthNotFound,
@@ -29,6 +39,14 @@ from ._errors import (
     ConfigurationError,
     MalformedPathError,
     TokenVerificationError,
+)
+from ._machine import (
+    AcceptsToken,
+    InvalidTokenAuth,
+    MachineAuth,
+    MachineTokenType,
+    TokenType,
+    token_type_of,
 )
 from ._options import ClerkOptions, OrganizationSyncOptions
 from ._protect import (
@@ -47,6 +65,7 @@ from ._state import AuthStatus, RequestState
 
 __all__ = [
     "CURRENT_URL",
+    "AcceptsToken",
     "Auth",
     "AuthControlFlow",
     "AuthNotFound",
@@ -56,10 +75,16 @@ __all__ = [
     "AuthUnauthorized",
     "BackendApi",
     "BackendApiError",
+    "BackendBudget",
+    "BackendBudgetExceeded",
     "ClerkError",
     "ClerkOptions",
     "ConfigurationError",
+    "InvalidTokenAuth",
     "JwksPolicy",
+    "MachineAuth",
+    "MachineTokenType",
+    "MachineVerifyError",
     "MalformedPathError",
     "OrganizationSyncOptions",
     "RequestState",
@@ -67,6 +92,7 @@ __all__ = [
     "ReverificationConfig",
     "ReverificationPreset",
     "RouteMatcher",
+    "TokenType",
     "TokenVerificationError",
     "authenticate_request",
     "authenticate_request_async",
@@ -79,6 +105,7 @@ __all__ = [
     "redirect_to_sign_in",
     "redirect_to_sign_up",
     "reset_backends",
+    "token_type_of",
 ]
 
 

@@ -31,21 +31,49 @@ from ._cache import (
     copy_claims,
     verified_tokens,
 )
-from ._effects import Effect, HandshakePayloadRequest, KeyRequest, RefreshError, RefreshRequest
+from ._effects import (
+    Effect,
+    HandshakePayloadRequest,
+    KeyRequest,
+    MachineVerifyError,
+    MachineVerifyRequest,
+    RefreshError,
+    RefreshRequest,
+)
 from ._errors import TokenVerificationError
 from ._jwt import (
     CATEGORY_M2M,
     ENSURE_CLERK_JWT,
+    OAUTH_TOKEN_TYPES,
     DecodedJwt,
     check_header,
     decode_jwt,
     has_non_session_category,
+    is_jwt_format,
     is_machine_jwt,
     js_string,
     verify_claims,
     verify_signature,
 )
 from ._keys import accounts_base_url
+from ._machine import (
+    M2M_SUBJECT_PREFIX,
+    M2M_TOKEN_PREFIX,
+    MACHINE_TOKEN_TYPES,
+    OAUTH_TOKEN_PREFIX,
+    AcceptsToken,
+    MachineTokenType,
+    invalid_jwt_type_message,
+    is_machine_token,
+    is_token_type_accepted,
+    m2m_data_from_jwt,
+    machine_error_message,
+    machine_token_type,
+    oauth_audience_error,
+    oauth_data_from_api,
+    oauth_data_from_jwt,
+    token_type_of,
+)
 from ._options import ClerkOptions
 from ._request import (
     AuthRequest,
@@ -278,10 +306,15 @@ class _Flow:
     """The per-request context and decision procedure (Clerk's AuthenticateContext + request.ts)."""
 
     def __init__(
-        self, request: AuthRequest, options: ClerkOptions, memo_key: Hashable | None = None
+        self,
+        request: AuthRequest,
+        options: ClerkOptions,
+        memo_key: Hashable | None = None,
+        accepts_token: AcceptsToken | None = None,
     ) -> None:
         self.request = request
         self.options = options
+        self.accepts_token = options.accepts_token if accepts_token is None else accepts_token
         # Where a signed-in decision of this request is remembered (see _shortcut).
         self.memo_key = memo_key
         self.method = request.method
@@ -845,10 +878,131 @@ class _Flow:
     # -- the two flows
 
     def run(self) -> Flow:
-        """Decide; the entry point of both drivers."""
-        if self.token_in_header:
-            return (yield from self._header_flow(self.token_in_header))
+        """Decide; the entry point of both drivers (Clerk's ``acceptsToken`` dispatch)."""
+        accepts = self.accepts_token
+        token = self.token_in_header
+        if isinstance(accepts, tuple) and not is_token_type_accepted(token_type_of(token), accepts):
+            return RequestState.invalid_token()
+        if token:
+            if accepts == "session_token":
+                return (yield from self._header_flow(token))
+            if accepts == "any" or isinstance(accepts, tuple):
+                if is_machine_token(token):
+                    return (yield from self._machine_flow(token))
+                return (yield from self._header_flow(token))
+            if not is_machine_token(token):
+                return RequestState.signed_out("token-type-mismatch", "", token_type=accepts)
+            return (yield from self._machine_flow(token))
+        if accepts in MACHINE_TOKEN_TYPES:
+            return RequestState.signed_out("No token in header", token_type=accepts)
         return (yield from self._cookie_flow())
+
+    # -- machine tokens
+
+    def _machine_flow(self, token: str) -> Flow:
+        """A machine token in the header: the type check, then ``verifyMachineAuthToken``."""
+        accepts = self.accepts_token
+        parsed = machine_token_type(token)
+        if not is_token_type_accepted(parsed, accepts):
+            shown = accepts if isinstance(accepts, str) else parsed
+            return RequestState.signed_out("token-type-mismatch", token_type=shown)  # type: ignore[arg-type]
+        try:
+            token_type, data = yield from self._verify_machine(token, parsed)
+        except MachineVerifyError as error:
+            reported = error.token_type or parsed
+            if isinstance(error, _ForeignMachineError):
+                return RequestState.signed_out("unexpected-error", token_type=reported)
+            message = machine_error_message(error.message, error.code, error.status)
+            return RequestState.signed_out(error.code, message, token_type=reported)
+        return RequestState.machine_signed_in(token_type, data, token)
+
+    def _verify_machine(
+        self, token: str, parsed: MachineTokenType
+    ) -> Generator[Effect, Any, tuple[MachineTokenType, dict[str, Any]]]:
+        """Clerk's ``verifyMachineAuthToken``: JWT forms here, opaque ones by the Backend API.
+
+        Raises:
+            MachineVerifyError: With ``token_type`` set to the type Clerk reports.
+        """
+        if is_jwt_format(token):
+            try:
+                jwt = decode_jwt(token)
+            except TokenVerificationError as error:
+                raise _machine_error("m2m_token", "token-invalid", error.message) from None
+            sub = jwt.payload.get("sub")
+            if isinstance(sub, str) and sub.startswith(M2M_SUBJECT_PREFIX):
+                if "cat" in jwt.header and jwt.header["cat"] != CATEGORY_M2M:
+                    raise _machine_error("m2m_token", "token-invalid", "Invalid M2M JWT category.")
+                payload = yield from self._verify_machine_jwt(jwt, "m2m_token", ("JWT",))
+                return "m2m_token", m2m_data_from_jwt(payload)
+            if jwt.header.get("typ") in OAUTH_TOKEN_TYPES:
+                payload = yield from self._verify_machine_jwt(jwt, "oauth_token", OAUTH_TOKEN_TYPES)
+                problem = oauth_audience_error(payload.get("aud", ...), self.options.audiences)
+                if problem is not None:
+                    raise _machine_error("oauth_token", "token-verification-failed", problem)
+                return "oauth_token", oauth_data_from_jwt(payload)
+            message = invalid_jwt_type_message(jwt.header.get("typ", ...))
+            raise _machine_error("oauth_token", "token-verification-failed", message)
+        if token.startswith(M2M_TOKEN_PREFIX):
+            token_type: MachineTokenType = "m2m_token"  # noqa: S105 - a token type
+        elif token.startswith(OAUTH_TOKEN_PREFIX):
+            token_type = "oauth_token"  # noqa: S105 - a token type
+        else:
+            token_type = parsed
+        try:
+            data = yield MachineVerifyRequest(token_type, token)
+        except MachineVerifyError as error:
+            error.token_type = token_type
+            raise
+        except Exception:
+            # Clerk: anything but its own verification error is an unexpected error.
+            raise _machine_error(token_type, "unexpected-error", "", bare=True) from None
+        if not isinstance(data, Mapping):
+            raise _machine_error(token_type, "unexpected-error", "", bare=True)
+        if token_type == "oauth_token":  # noqa: S105 - a token type
+            problem = oauth_audience_error(data.get("aud", ...), self.options.audiences)
+            if problem is not None:
+                raise _machine_error("oauth_token", "token-verification-failed", problem)
+            return token_type, oauth_data_from_api(data)
+        return token_type, dict(data)
+
+    def _verify_machine_jwt(
+        self, jwt: DecodedJwt, token_type: MachineTokenType, types: tuple[str, ...]
+    ) -> Generator[Effect, Any, dict[str, Any]]:
+        """Clerk's ``resolveKeyAndVerifyJwt``: key, typ, alg, signature, sub/aud/exp/nbf/iat.
+
+        No ``azp`` or issuer checks (Clerk passes neither); ``aud`` is checked for
+        M2M tokens only (OAuth tokens are checked against ``audience`` afterwards).
+        """
+        options = self.options
+        key = options.public_key
+        try:
+            if key is None:
+                if not options.secret_key:
+                    raise TokenVerificationError(
+                        "jwk-failed-to-resolve", "Failed to resolve JWK during verification."
+                    )
+                try:
+                    key = yield KeyRequest(_kid_of(jwt))
+                except TokenVerificationError:
+                    raise
+                except Exception:
+                    raise _machine_error(token_type, "unexpected-error", "", bare=True) from None
+            check_header(jwt, types)
+            if not verify_signature(jwt, key):
+                raise TokenVerificationError("token-invalid-signature", "JWT signature is invalid.")
+            verify_claims(
+                jwt.payload,
+                now_ms=self.now_ms,
+                clock_skew_in_ms=_skew_ms(options.clock_skew_in_ms),
+                audiences=options.audiences if token_type == "m2m_token" else (),  # noqa: S105
+                authorized_parties=(),
+                issuers=(),
+                issuer_check=None,
+            )
+        except TokenVerificationError as error:
+            raise _machine_error(token_type, "token-verification-failed", error.message) from None
+        return copy_claims(jwt.payload)
 
     def _header_flow(self, token: str) -> Flow:
         try:
@@ -980,6 +1134,22 @@ class _Flow:
         return state
 
 
+class _ForeignMachineError(MachineVerifyError):
+    """A machine verification failed with an error that is not Clerk's own.
+
+    Clerk answers those with the reason ``unexpected-error`` and no message.
+    """
+
+
+def _machine_error(
+    token_type: MachineTokenType, code: str, message: str, *, bare: bool = False
+) -> MachineVerifyError:
+    """A machine verification failure of ``token_type`` (``bare``: a foreign error)."""
+    error = (_ForeignMachineError if bare else MachineVerifyError)(code, message)
+    error.token_type = token_type
+    return error
+
+
 def _kid_of(jwt: DecodedJwt) -> str | None:
     """The ``kid`` to look the key up by: Clerk reads it as a property name, ``String(kid)``."""
     kid = jwt.header.get("kid")
@@ -1004,7 +1174,10 @@ def _warn_missing_azp() -> None:
 
 
 def start_flow(
-    request: AuthRequest, options: ClerkOptions, memo_key: Hashable | None = None
+    request: AuthRequest,
+    options: ClerkOptions,
+    memo_key: Hashable | None = None,
+    accepts_token: AcceptsToken | None = None,
 ) -> Flow | RequestState:
     """Create the flow for a request, or the final state if the request cannot be read.
 
@@ -1012,9 +1185,10 @@ def start_flow(
         request: The request.
         options: Validated configuration.
         memo_key: Where to remember a signed-in decision (``_shortcut``), if anywhere.
+        accepts_token: The accepted token types; None: ``options.accepts_token``.
     """
     try:
-        return _Flow(request, options, memo_key).run()
+        return _Flow(request, options, memo_key, accepts_token).run()
     except (ValueError, UnicodeError):
         return RequestState.signed_out("unexpected-error", "The request URL could not be parsed.")
 
@@ -1087,14 +1261,33 @@ def _remembered(memo: DecisionMemo, key: Hashable, options: ClerkOptions) -> Req
     return RequestState.signed_in(entry.claims(), token)
 
 
-def _begin(request: AuthRequest, options: ClerkOptions) -> Flow | RequestState:
+def _session_path(accepts_token: AcceptsToken) -> bool:
+    """True when every request takes the session path it takes with ``"session_token"``.
+
+    With ``"any"`` or a list naming ``session_token``, a request whose header
+    token is not a machine token, or that has no header token, is decided by
+    the very steps the default decides it by; only a machine token branches
+    off, and machine decisions are never remembered. So the anonymous rule and
+    the decision memo (whose keys name no token type) stay exact for these.
+    A single machine type, or a list without ``session_token``, decides every
+    request differently: no shortcut.
+    """
+    if accepts_token in ("session_token", "any"):
+        return True
+    return isinstance(accepts_token, tuple) and "session_token" in accepts_token
+
+
+def _begin(
+    request: AuthRequest, options: ClerkOptions, accepts_token: AcceptsToken | None = None
+) -> Flow | RequestState:
     """The decision, where it is known without the flow; else the flow that will make it.
 
     Both drivers start here: the anonymous rule and the decision memo first
     (``_shortcut``, ``_remembered``), then ``start_flow`` with the key under
     which a signed-in answer will be remembered.
     """
-    memo = options.decision_memo
+    accepts = options.accepts_token if accepts_token is None else accepts_token
+    memo = options.decision_memo if _session_path(accepts) else None
     key: Hashable | None = None
     if memo is not None:
         try:
@@ -1108,7 +1301,7 @@ def _begin(request: AuthRequest, options: ClerkOptions) -> Flow | RequestState:
                 key = found
         except Exception:  # only a shortcut: the full flow decides (and reports)
             key = None
-    return start_flow(request, options, key)
+    return start_flow(request, options, key, accepts)
 
 
 def run_flow_sync(flow: Flow, perform: Any) -> RequestState:
@@ -1167,7 +1360,9 @@ def _debug(request: AuthRequest, options: ClerkOptions, state: RequestState) -> 
     return state
 
 
-def authenticate_request(request: AuthRequest, options: ClerkOptions) -> RequestState:
+def authenticate_request(
+    request: AuthRequest, options: ClerkOptions, *, accepts_token: AcceptsToken | None = None
+) -> RequestState:
     """Decide whether a request is signed in, signed out, or needs a handshake.
 
     The same answer as Clerk's ``authenticateRequest`` (``@clerk/backend``) for the
@@ -1177,12 +1372,18 @@ def authenticate_request(request: AuthRequest, options: ClerkOptions) -> Request
     Args:
         request: The request, as built by an adapter.
         options: Validated configuration.
+        accepts_token: The token types to accept (Clerk's ``acceptsToken``):
+            ``"session_token"``, ``"api_key"``, ``"m2m_token"``, ``"oauth_token"``,
+            ``"any"`` or a tuple of types; None (the default) takes
+            ``options.accepts_token``. Machine tokens come only from the
+            ``Authorization`` header; an opaque one (``ak_``, ``mt_``, ``oat_``)
+            is verified by the Backend API, a JWT-form one like a session token.
 
     Returns:
         The request state. Nothing raised for any request input: malformed
         tokens, cookies or headers resolve to a signed-out state with a reason.
     """
-    flow = _begin(request, options)
+    flow = _begin(request, options, accepts_token)
     if isinstance(flow, RequestState):
         return _debug(request, options, flow)
 
@@ -1197,17 +1398,20 @@ def authenticate_request(request: AuthRequest, options: ClerkOptions) -> Request
     return _debug(request, options, state)
 
 
-async def authenticate_request_async(request: AuthRequest, options: ClerkOptions) -> RequestState:
+async def authenticate_request_async(
+    request: AuthRequest, options: ClerkOptions, *, accepts_token: AcceptsToken | None = None
+) -> RequestState:
     """The ``async`` twin of ``authenticate_request``: same decision, non-blocking I/O.
 
     Args:
         request: The request, as built by an adapter.
         options: Validated configuration.
+        accepts_token: As for ``authenticate_request``.
 
     Returns:
         The request state; identical to what ``authenticate_request`` returns.
     """
-    flow = _begin(request, options)
+    flow = _begin(request, options, accepts_token)
     if isinstance(flow, RequestState):
         return _debug(request, options, flow)
 

@@ -84,6 +84,7 @@ class MachineVerifyError(Exception):
             ``token-verification-failed`` (``MachineTokenVerificationErrorCode``).
         message: Clerk's message, e.g. ``"API key not found"``; never the token.
         status: The Backend API's HTTP status, or None without a response.
+        token_type: The token type the failure is reported for; the flow sets it.
     """
 
     def __init__(self, code: str, message: str, status: int | None = None) -> None:
@@ -91,6 +92,7 @@ class MachineVerifyError(Exception):
         self.code = code
         self.message = message
         self.status = status
+        self.token_type: Literal["api_key", "m2m_token", "oauth_token"] | None = None
 
 
 Effect = KeyRequest | HandshakePayloadRequest | RefreshRequest | MachineVerifyRequest

@@ -241,17 +241,23 @@ def js_stringify(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def check_header(jwt: DecodedJwt) -> None:
-    """Check ``typ`` (absent or ``JWT``) and ``alg`` (RS256/384/512), in that order.
+def check_header(jwt: DecodedJwt, types: tuple[str, ...] = ("JWT",)) -> None:
+    """Check ``typ`` and ``alg`` (RS256/384/512), in that order (Clerk's ``verifyJwt``).
+
+    Args:
+        jwt: The decoded token.
+        types: The accepted ``typ`` values; with the default ``("JWT",)`` an
+            absent ``typ`` passes too (OAuth access tokens pass their own types).
 
     Raises:
         TokenVerificationError: ``token-invalid`` or ``token-invalid-algorithm``.
     """
     header = jwt.header
-    if "typ" in header and header["typ"] != "JWT":
+    if ("typ" in header or types != ("JWT",)) and header.get("typ", ...) not in types:
         raise TokenVerificationError(
             "token-invalid",
-            f'Invalid JWT type {js_stringify(header["typ"])}. Expected "JWT".',
+            f"Invalid JWT type {js_stringify(header.get('typ', ...))}. "
+            f'Expected "{", ".join(types)}".',
             ENSURE_CLERK_JWT,
         )
     alg = header.get("alg", ...)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from ._errors import TokenVerificationError
-from ._jwt import OAUTH_TOKEN_TYPES, decode_jwt, is_jwt_format
+from ._jwt import OAUTH_TOKEN_TYPES, decode_jwt, is_jwt_format, js_string, js_stringify
 
 MachineTokenType = Literal["api_key", "m2m_token", "oauth_token"]
 TokenType = Literal["session_token", "api_key", "m2m_token", "oauth_token"]
@@ -235,6 +235,41 @@ class MachineAuth:
         return False
 
 
+@dataclass(frozen=True, slots=True)
+class InvalidTokenAuth:
+    """Clerk's invalid-token auth object: the token's type is outside an accepted list.
+
+    Returned by ``to_auth(accepts_token=(...))`` (and ``auth(accepts_token=[...])``
+    in the adapters) when the request's token is of none of the listed types.
+
+    Attributes:
+        token_type: Always None.
+        is_authenticated: Always False.
+    """
+
+    token_type: None = None
+    is_authenticated: bool = False
+
+    def get_token(self) -> None:
+        """Always None.
+
+        Returns:
+            None.
+        """
+        return None
+
+    def has(self, **_params: Any) -> bool:
+        """Always False.
+
+        Args:
+            **_params: Ignored authorization parameters.
+
+        Returns:
+            False.
+        """
+        return False
+
+
 def unauthenticated_machine_auth(token_type: MachineTokenType) -> MachineAuth:
     """Clerk's ``unauthenticatedMachineObject`` for one type.
 
@@ -283,3 +318,143 @@ def authenticated_machine_auth(
     if token_type == "m2m_token":  # noqa: S105 - not a secret
         return MachineAuth(**common, claims=data.get("claims"), machine_id=subject)
     return MachineAuth(**common, user_id=subject, client_id=data.get("client_id"))
+
+
+#: The claims of an M2M JWT that are not its custom claims (Clerk's ``M2M_RESERVED_JWT_CLAIMS``).
+_M2M_RESERVED_CLAIMS: Final = frozenset({"iss", "sub", "exp", "nbf", "iat", "jti"})
+
+
+def _split_scopes(value: Any) -> list[str]:
+    # Clerk calls ``value.split(" ")``, which throws for anything but a string:
+    # such a token is refused (the flow signs the request out).
+    if not isinstance(value, str):
+        raise TypeError("scopes must be a space-separated string")
+    return value.split(" ")
+
+
+def m2m_data_from_jwt(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Clerk's ``M2MToken.fromJwtPayload``: the verified data of an M2M JWT.
+
+    Args:
+        payload: The verified claims.
+
+    Returns:
+        ``id`` (``jti``), ``subject``, ``scopes`` (the ``scopes`` claim split on
+        spaces, else ``aud``, else empty) and ``claims`` (the custom claims, or None).
+
+    Raises:
+        TypeError: ``scopes`` is present but not a string (Clerk throws too).
+    """
+    scopes = payload.get("scopes")
+    if scopes is not None:
+        scope_list: Any = _split_scopes(scopes)
+    else:
+        aud = payload.get("aud")
+        scope_list = aud if aud is not None else []
+    custom = {k: v for k, v in payload.items() if k not in _M2M_RESERVED_CLAIMS}
+    jti = payload.get("jti")
+    return {
+        "id": jti if jti is not None else "",
+        "subject": payload.get("sub"),
+        "scopes": scope_list,
+        "claims": custom or None,
+    }
+
+
+def oauth_data_from_jwt(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Clerk's ``IdPOAuthAccessToken.fromJwtPayload``: the verified data of an OAuth JWT.
+
+    Args:
+        payload: The verified claims.
+
+    Returns:
+        ``id`` (``jti``), ``client_id``, ``subject``, ``scopes`` (``scp``, else
+        ``scope`` split on spaces, else empty) and ``aud``.
+
+    Raises:
+        TypeError: ``scope`` is used but is not a string (Clerk throws too).
+    """
+    scp = payload.get("scp")
+    if scp is not None:
+        scopes: Any = scp
+    else:
+        scope = payload.get("scope")
+        scopes = _split_scopes(scope) if scope is not None else []
+    jti = payload.get("jti")
+    client_id = payload.get("client_id")
+    return {
+        "id": jti if jti is not None else "",
+        "client_id": client_id if client_id is not None else "",
+        "subject": payload.get("sub"),
+        "scopes": scopes,
+        "aud": payload.get("aud"),
+    }
+
+
+#: The ``object`` of the Backend API's OAuth access token; Clerk reads ``client_id``
+#: only from a response that names it (others are used as they are, camelCase keys).
+OAUTH_ACCESS_TOKEN_OBJECT: Final = "clerk_idp_oauth_access_token"  # noqa: S105 - not a secret
+
+
+def oauth_data_from_api(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields Clerk reads from the Backend API's verified OAuth access token.
+
+    Args:
+        data: The response's JSON object.
+
+    Returns:
+        ``data`` with ``client_id`` as Clerk's resource has it.
+    """
+    fields_ = dict(data)
+    if data.get("object") != OAUTH_ACCESS_TOKEN_OBJECT:
+        fields_["client_id"] = data.get("clientId")
+    return fields_
+
+
+def oauth_audience_error(aud: Any, audiences: Sequence[str]) -> str | None:
+    """Clerk's ``assertOAuthAudienceClaim``: why ``aud`` fails the expected audiences.
+
+    Args:
+        aud: The token's ``aud`` (``...`` when absent).
+        audiences: The expected audiences (``ClerkOptions.audience``); none: no check.
+
+    Returns:
+        Clerk's message for a missing, malformed or mismatching ``aud``, or None.
+    """
+    expected = [a for a in audiences if a]
+    if not expected:
+        return None
+    found: list[Any] | None
+    if isinstance(aud, str):
+        found = [aud] if aud else None
+    elif isinstance(aud, list):
+        found = aud
+    else:
+        found = None  # falsy values and non-string scalars alike
+    if not found or not all(isinstance(a, str) and a for a in found):
+        return (
+            f"Invalid OAuth audience claim (aud) {js_stringify(aud)}. Expected a non-empty "
+            "string or a non-empty array of non-empty strings."
+        )
+    if not any(a in expected for a in found):
+        return (
+            f"OAuth audience mismatch. Verification expected audience {js_stringify(expected)}, "
+            f"but incoming token has aud {js_stringify(aud)}."
+        )
+    return None
+
+
+def invalid_jwt_type_message(typ: Any) -> str:
+    """Clerk's message for a JWT-form machine token that is neither M2M nor OAuth.
+
+    Args:
+        typ: The header's ``typ`` (``...`` when absent).
+
+    Returns:
+        ``"Invalid JWT type: <typ|missing>. Expected one of: ..."``.
+    """
+    shown = "missing" if typ is None or typ is ... else js_string(typ)
+    return (
+        f"Invalid JWT type: {shown}. Expected one of: {', '.join(OAUTH_TOKEN_TYPES)} for OAuth, "
+        "or sub starting with 'mch_' for M2M"
+    )

@@ -5,11 +5,25 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, overload
 
 from ._auth import Auth, auth_from_claims, signed_out_auth
+from ._machine import (
+    MACHINE_TOKEN_TYPES,
+    AcceptsToken,
+    InvalidTokenAuth,
+    MachineAuth,
+    MachineTokenType,
+    TokenType,
+    authenticated_machine_auth,
+    is_token_type_accepted,
+    unauthenticated_machine_auth,
+)
 
-__all__ = ["AuthStatus", "RequestState", "legal_header_value"]
+__all__ = ["AnyAuth", "AuthStatus", "RequestState", "accepted_auth", "legal_header_value"]
+
+#: What ``RequestState.to_auth`` returns for a request that was decided.
+AnyAuth = Auth | MachineAuth | InvalidTokenAuth
 
 _HEADER_UNSAFE = frozenset(chr(c) for c in (*range(0x20), 0x7F)) - {"\t"}
 
@@ -44,6 +58,11 @@ class RequestState:
             ``location``/``cache-control`` for handshakes, ``set-cookie`` lines,
             and the ``x-clerk-auth-*`` debug headers on signed-out and handshake states.
         claims: The verified session claims (signed in only).
+        token_type: The type of token the state is about: ``"session_token"``,
+            a machine type, or None for Clerk's invalid-token state (a token of a
+            type outside an ``accepts_token`` list).
+        machine: The verified machine token's data (signed in with a machine
+            token only): ``id``, ``subject``, ``scopes`` and the type's own fields.
     """
 
     status: AuthStatus
@@ -52,6 +71,8 @@ class RequestState:
     token: str | None = field(default=None, repr=False)  # a credential: never in reprs
     headers: tuple[tuple[str, str], ...] = ()
     claims: Mapping[str, Any] | None = field(default=None, repr=False)
+    token_type: TokenType | None = "session_token"  # noqa: S105 - a token type, not a secret
+    machine: Mapping[str, Any] | None = field(default=None, repr=False)
 
     @property
     def is_signed_in(self) -> bool:
@@ -70,24 +91,63 @@ class RequestState:
         """All values of header ``name`` (lower case)."""
         return [value for key, value in self.headers if key == name]
 
-    def to_auth(self, *, treat_pending_as_signed_out: bool = True) -> Auth | None:
+    @overload
+    def to_auth(
+        self,
+        *,
+        treat_pending_as_signed_out: bool = True,
+        accepts_token: TokenType = "session_token",  # noqa: S107 - a token type
+    ) -> Auth | MachineAuth | None: ...
+
+    @overload
+    def to_auth(
+        self,
+        *,
+        treat_pending_as_signed_out: bool = True,
+        accepts_token: AcceptsToken,
+    ) -> AnyAuth | None: ...
+
+    def to_auth(
+        self,
+        *,
+        treat_pending_as_signed_out: bool = True,
+        accepts_token: AcceptsToken = "session_token",  # noqa: S107 - a token type
+    ) -> AnyAuth | None:
         """Return the auth object for handlers, or None for a handshake state.
+
+        Clerk's ``getAuthObjectForAcceptedToken(toAuth())``: the state's own auth
+        object when its token type is accepted; otherwise a signed-out session
+        object (``accepts_token="session_token"``), an unauthenticated machine
+        object of the asked type, or, for a list, the invalid-token object.
 
         Args:
             treat_pending_as_signed_out: When True (the default) a pending session
                 (``sts: "pending"``) is signed out: ``user_id`` is None and
                 ``session_status`` is ``"pending"``. When False it is signed in.
+            accepts_token: The token types the caller accepts: one type (the
+                default ``"session_token"``), a tuple of types, or ``"any"``.
 
         Raises:
             ValueError: The token's ``fea`` claim is malformed (as Clerk's SDK throws).
         """
         if self.status is AuthStatus.HANDSHAKE:
             return None
-        if self.status is AuthStatus.SIGNED_OUT or self.claims is None:
-            return signed_out_auth()
-        return auth_from_claims(
-            self.claims, self.token, treat_pending_as_signed_out=treat_pending_as_signed_out
-        )
+        return accepted_auth(self._own_auth(treat_pending_as_signed_out), accepts_token)
+
+    def _own_auth(self, treat_pending_as_signed_out: bool) -> AnyAuth:
+        """Clerk's ``requestState.toAuth()``: the object of the state's own token type."""
+        token_type = self.token_type
+        if token_type is None:
+            return InvalidTokenAuth()
+        if token_type == "session_token":  # noqa: S105 - a token type
+            if self.status is AuthStatus.SIGNED_OUT or self.claims is None:
+                return signed_out_auth()
+            return auth_from_claims(
+                self.claims, self.token, treat_pending_as_signed_out=treat_pending_as_signed_out
+            )
+        if self.status is AuthStatus.SIGNED_IN and self.machine is not None and self.token:
+            return authenticated_machine_auth(token_type, self.token, self.machine)
+        return unauthenticated_machine_auth(token_type)
 
     @classmethod
     def signed_in(
@@ -103,14 +163,43 @@ class RequestState:
         _set_token(state, token)
         _set_headers(state, headers)
         _set_claims(state, claims)
+        _set_token_type(state, "session_token")
+        _set_machine(state, None)
+        return state
+
+    @classmethod
+    def machine_signed_in(
+        cls, token_type: MachineTokenType, data: Mapping[str, Any], token: str
+    ) -> RequestState:
+        """A state signed in by a verified machine token (Clerk's ``signedIn`` for machines).
+
+        Args:
+            token_type: The machine token's type.
+            data: The verified token's data (``id``, ``subject``, ``scopes``, ...).
+            token: The raw token.
+        """
+        return cls(AuthStatus.SIGNED_IN, None, None, token, (), None, token_type, data)
+
+    @classmethod
+    def invalid_token(cls) -> RequestState:
+        """Clerk's ``signedOutInvalidToken``: a token of a type outside an accepted list."""
+        state = cls._with_debug_headers(AuthStatus.SIGNED_OUT, "token-type-mismatch", "", ())
+        _set_token_type(state, None)
         return state
 
     @classmethod
     def signed_out(
-        cls, reason: str, message: str = "", headers: tuple[tuple[str, str], ...] = ()
+        cls,
+        reason: str,
+        message: str = "",
+        headers: tuple[tuple[str, str], ...] = (),
+        token_type: TokenType = "session_token",  # noqa: S107 - a token type
     ) -> RequestState:
-        """A signed-out state with debug headers."""
-        return cls._with_debug_headers(AuthStatus.SIGNED_OUT, reason, message, headers)
+        """A signed-out state with debug headers, about a token of ``token_type``."""
+        state = cls._with_debug_headers(AuthStatus.SIGNED_OUT, reason, message, headers)
+        if token_type != "session_token":  # noqa: S105 - a token type
+            _set_token_type(state, token_type)
+        return state
 
     @classmethod
     def handshake(
@@ -133,9 +222,49 @@ class RequestState:
         return cls(status, reason, message, None, kept + tuple(debug), None)
 
 
-_STATE_FIELDS = ("status", "reason", "message", "token", "headers", "claims")
+def accepted_auth(auth: AnyAuth, accepts_token: AcceptsToken) -> AnyAuth:
+    """Clerk's ``getAuthObjectForAcceptedToken``: ``auth`` filtered by the accepted types.
+
+    Args:
+        auth: A request's own auth object.
+        accepts_token: ``"any"``, one token type, or a tuple of types.
+
+    Returns:
+        ``auth`` when its type is accepted; otherwise the invalid-token object
+        (a tuple), an unauthenticated machine object of the asked type, or a
+        signed-out session object.
+    """
+    if accepts_token == "any":  # noqa: S105 - a token type
+        return auth
+    if isinstance(accepts_token, tuple):
+        accepted = is_token_type_accepted(auth.token_type, accepts_token)
+        return auth if accepted else InvalidTokenAuth()
+    if is_token_type_accepted(auth.token_type, accepts_token):
+        return auth
+    if accepts_token in MACHINE_TOKEN_TYPES:
+        return unauthenticated_machine_auth(accepts_token)
+    return signed_out_auth()
+
+
+_STATE_FIELDS = (
+    "status",
+    "reason",
+    "message",
+    "token",
+    "headers",
+    "claims",
+    "token_type",
+    "machine",
+)
 if tuple(f.name for f in fields(RequestState)) != _STATE_FIELDS:  # pragma: no cover
     raise TypeError("_STATE_FIELDS must list RequestState's fields in order")
-_set_status, _set_reason, _set_message, _set_token, _set_headers, _set_claims = (
-    getattr(RequestState, name).__set__ for name in _STATE_FIELDS
-)
+(
+    _set_status,
+    _set_reason,
+    _set_message,
+    _set_token,
+    _set_headers,
+    _set_claims,
+    _set_token_type,
+    _set_machine,
+) = (getattr(RequestState, name).__set__ for name in _STATE_FIELDS)
