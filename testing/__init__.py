@@ -19,7 +19,6 @@ offers them as the ``clerk`` and ``clerk_local`` fixtures.
 """
 
 from ._instance import (
-    ApiKey,
     CannedResponse,
     Client,
     ConnectionReset,
@@ -29,22 +28,18 @@ from ._instance import (
     InstanceRequest,
     InstanceResponse,
     LocalInstance,
-    M2MToken,
     MalformedBody,
     Membership,
-    OAuthToken,
     Organization,
     Session,
     SlowBody,
     User,
 )
-from ._issuer import CATEGORY_M2M, OrgClaims, TestIssuer
+from ._issuer import OrgClaims, TestIssuer
 from ._kit import PAGE_HEADERS, AuthHeaders, ClerkTestKit, LocalClerkTestKit
 
 __all__ = [
-    "CATEGORY_M2M",
     "PAGE_HEADERS",
-    "ApiKey",
     "AuthHeaders",
     "CannedResponse",
     "ClerkTestKit",
@@ -57,10 +52,8 @@ __all__ = [
     "InstanceResponse",
     "LocalClerkTestKit",
     "LocalInstance",
-    "M2MToken",
     "MalformedBody",
     "Membership",
-    "OAuthToken",
     "OrgClaims",
     "Organization",
     "Session",
