@@ -89,6 +89,7 @@ from ._url import Url, fast_origin, is_opaque_origin_url, is_valid_host, parse_u
 __all__ = [
     "authenticate_request",
     "authenticate_request_async",
+    "bearer_token",
     "run_flow_async",
     "run_flow_sync",
 ]
@@ -236,6 +237,18 @@ def _may_carry_clerk_params(url: str) -> bool:
     a tab or newline the URL parser would drop) none can be present.
     """
     return "__clerk" in url or "\t" in url or "\n" in url or "\r" in url
+
+
+def bearer_token(request: AuthRequest) -> str | None:
+    """The token of the request's ``Authorization`` header, as Clerk reads it (or None).
+
+    Args:
+        request: The request.
+
+    Returns:
+        The token after ``Bearer``, or the whole value when it has no space.
+    """
+    return _header_token(request.headers.get("authorization"))
 
 
 def _header_token(value: str | None) -> str | None:

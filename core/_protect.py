@@ -7,11 +7,19 @@ translates it in exactly one place.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Final, NoReturn
+from collections.abc import Callable, Sequence
+from typing import Final, NoReturn, TypeVar
 
 from ._auth import Auth, ReverificationConfig, ReverificationPreset
-from ._errors import AuthNotFound, AuthRedirect
+from ._authenticate import bearer_token
+from ._errors import AuthNotFound, AuthRedirect, AuthUnauthorized
+from ._machine import (
+    AcceptsToken,
+    InvalidTokenAuth,
+    MachineAuth,
+    is_token_type_accepted,
+    token_type_of,
+)
 from ._options import ClerkOptions
 from ._request import AuthRequest
 from ._url import Url, parse_url
@@ -25,6 +33,7 @@ __all__ = [
     "protect",
     "redirect_to_sign_in",
     "redirect_to_sign_up",
+    "unauthorized_headers",
 ]
 
 
@@ -38,6 +47,7 @@ class _CurrentUrl:
 CURRENT_URL: Final = _CurrentUrl()
 ReturnBackUrl = str | None | _CurrentUrl
 Predicate = Callable[[Callable[..., bool]], bool]
+A = TypeVar("A", bound=Auth | MachineAuth | InvalidTokenAuth)
 
 
 def is_page_request(request: AuthRequest) -> bool:
@@ -215,8 +225,29 @@ def redirect_to_sign_up(
     raise AuthRedirect(location, (("x-clerk-redirect-to", "true"),))
 
 
+def unauthorized_headers(
+    request: AuthRequest, options: ClerkOptions
+) -> tuple[tuple[str, str], ...]:
+    """The headers of ``protect()``'s 401: ``WWW-Authenticate`` for an OAuth access token.
+
+    As ``clerkMiddleware`` answers a 401 when the request's token is an OAuth
+    access token: ``Bearer resource_metadata="https://<frontend API>/.well-known/
+    oauth-protected-resource"`` (RFC 9728), so an OAuth client can find the
+    authorization server.
+
+    Args:
+        request: The current request.
+        options: The configuration (its publishable key names the Frontend API).
+    """
+    token = bearer_token(request)
+    if token is None or token_type_of(token) != "oauth_token":
+        return ()
+    metadata = f"https://{options.parsed_key.frontend_api}/.well-known/oauth-protected-resource"
+    return (("www-authenticate", f'Bearer resource_metadata="{metadata}"'),)
+
+
 def protect(
-    auth: Auth,
+    auth: A,
     request: AuthRequest,
     options: ClerkOptions,
     predicate: Predicate | None = None,
@@ -230,12 +261,16 @@ def protect(
     unauthorized_url: str | None = None,
     tasks_url: str | None = None,
     treat_pending_as_signed_out: bool = True,
-) -> Auth:
-    """Let the request through only if the user is signed in (and authorized).
+    token: AcceptsToken = "session_token",  # noqa: S107 - a token type
+    scopes: Sequence[str] | None = None,
+) -> A:
+    """Let the request through only if it is authenticated (and authorized).
 
-    As ``auth.protect()`` in ``@clerk/nextjs``: by default a pending session counts
-    as signed out here whatever ``auth`` says, so a pending user can never pass,
-    whatever role the token claims.
+    As ``auth.protect()`` in ``@clerk/nextjs`` (``createProtect``): by default a
+    pending session counts as signed out here whatever ``auth`` says, so a
+    pending user can never pass, whatever role the token claims. ``auth`` is
+    the request's auth object for the accepted ``token`` types
+    (``RequestState.to_auth(accepts_token=token)``).
 
     Args:
         auth: The request's auth object.
@@ -254,6 +289,12 @@ def protect(
         treat_pending_as_signed_out: False lets a pending session through (pass the
             pending-aware auth object, ``to_auth(treat_pending_as_signed_out=False)``);
             authorization checks still apply.
+        token: The accepted token types: ``"session_token"`` (the default), a
+            machine type, ``"any"`` or a tuple of types. A request with a token of
+            another type, or an unauthenticated machine token, gets a 401.
+        scopes: Scopes a machine token must all carry (an addition to Clerk's
+            ``protect``, whose ``has()`` is always False for machine tokens); a
+            machine token without them gets a 401, a session never has them.
 
     Returns:
         The auth object, when the request may proceed.
@@ -263,9 +304,41 @@ def protect(
             ``unauthorized_url``.
         AuthNotFound: 404 for non-page requests of signed-out users, and for
             authorization failures without ``unauthorized_url``.
+        AuthUnauthorized: 401 for machine requests (Clerk's ``unauthorized()``),
+            with ``WWW-Authenticate`` for an OAuth access token.
     """
-    pending = auth.session_status == "pending"
-    if (pending and treat_pending_as_signed_out) or not auth.is_signed_in or not auth.user_id:
+
+    def unauthorized() -> NoReturn:
+        # Clerk: a machine context (the object is not a session's, or sessions are
+        # not accepted) gets a 401; a session gets unauthorized_url or a 404.
+        machine_context = auth.token_type != "session_token" or not is_token_type_accepted(  # noqa: S105
+            "session_token", token
+        )
+        if machine_context:
+            raise AuthUnauthorized(unauthorized_headers(request, options))
+        if unauthorized_url:
+            raise AuthRedirect(parse_url(unauthorized_url, request.parsed_url).href)
+        raise AuthNotFound((("x-clerk-auth-reason", "protect-rewrite"),))
+
+    if not is_token_type_accepted(auth.token_type, token):
+        unauthorized()
+    if not isinstance(auth, Auth):
+        if not auth.is_authenticated:
+            unauthorized()
+        asked = any(v is not None for v in (role, permission, feature, plan, reverification))
+        if predicate is not None or asked:
+            # Clerk evaluates them with has(), which is always False for machines.
+            allowed = bool(predicate(auth.has)) if predicate is not None else False
+            if not allowed:
+                unauthorized()
+        if scopes is not None:
+            held = auth.scopes if isinstance(auth, MachineAuth) else None
+            if not isinstance(held, list) or not set(scopes) <= set(held):
+                unauthorized()
+        return auth
+    session: Auth = auth
+    pending = session.session_status == "pending"
+    if (pending and treat_pending_as_signed_out) or not session.is_signed_in or not session.user_id:
         if unauthenticated_url:
             target = parse_url(unauthenticated_url, request.parsed_url).href
             raise AuthRedirect(target)
@@ -278,12 +351,14 @@ def protect(
             )
         raise AuthNotFound((("x-clerk-auth-reason", "protect-rewrite"),))
     asked = any(v is not None for v in (role, permission, feature, plan, reverification))
+    if scopes is not None:
+        unauthorized()  # a session carries no scopes
     if predicate is None and not asked:
         return auth
     if predicate is not None:
-        allowed = bool(predicate(auth.has))
+        allowed = bool(predicate(session.has))
     else:
-        allowed = auth.has(
+        allowed = session.has(
             role=role,
             permission=permission,
             feature=feature,
@@ -292,6 +367,4 @@ def protect(
         )
     if allowed:
         return auth
-    if unauthorized_url:
-        raise AuthRedirect(parse_url(unauthorized_url, request.parsed_url).href)
-    raise AuthNotFound((("x-clerk-auth-reason", "protect-rewrite"),))
+    unauthorized()

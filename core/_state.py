@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, overload
+from typing import Any, Literal, overload
 
 from ._auth import Auth, auth_from_claims, signed_out_auth
 from ._machine import (
@@ -96,8 +96,16 @@ class RequestState:
         self,
         *,
         treat_pending_as_signed_out: bool = True,
-        accepts_token: TokenType = "session_token",  # noqa: S107 - a token type
-    ) -> Auth | MachineAuth | None: ...
+        accepts_token: Literal["session_token"] = "session_token",  # noqa: S107 - a token type
+    ) -> Auth | None: ...
+
+    @overload
+    def to_auth(
+        self,
+        *,
+        treat_pending_as_signed_out: bool = True,
+        accepts_token: MachineTokenType,
+    ) -> MachineAuth | None: ...
 
     @overload
     def to_auth(
