@@ -60,7 +60,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 if str(ROOT) not in sys.path:  # run as a script: the repository's tests package
@@ -323,8 +323,8 @@ def server_command(config: Config, port: int) -> list[str]:
 @contextlib.contextmanager
 def running(
     config: Config, instance: Instance, jwks_url: str, *, profile: Path | None = None
-) -> Iterator[int]:
-    """Serve ``config`` in a pinned child process; yields its port once it answers."""
+) -> Iterator[tuple[int, int]]:
+    """Serve ``config`` in a pinned child process; yields its port and pid once it answers."""
     port = free_port()
     issuer = instance.issuer
     env = {
@@ -342,17 +342,19 @@ def running(
     if profile is not None:
         env["BENCH_PROFILE"] = str(profile)
     core = SERVER_CORE if (os.cpu_count() or 1) >= 2 else None
+    # A file, not a pipe: a server that logs much would block on a full pipe.
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed below
     process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
         pinned(server_command(config, port), core),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
         text=True,
     )
     try:
-        probe(config, instance, port, process)
-        yield port
+        probe(config, instance, port, process, log)
+        yield port, process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -360,9 +362,12 @@ def running(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
 
 
-def probe(config: Config, instance: Instance, port: int, process: subprocess.Popen[str]) -> None:
+def probe(
+    config: Config, instance: Instance, port: int, process: subprocess.Popen[str], log: IO[str]
+) -> None:
     """Wait until the server answers, and check that it authenticates (the first requests).
 
     Raises:
@@ -374,7 +379,8 @@ def probe(config: Config, instance: Instance, port: int, process: subprocess.Pop
     deadline = time.monotonic() + 30
     while True:
         if process.poll() is not None:
-            stderr = process.stderr.read() if process.stderr else ""
+            log.seek(0)
+            stderr = log.read()
             raise RuntimeError(f"{config.stack} ({config.auth}) exited: {stderr.strip()[-500:]}")
         try:
             sock = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -385,7 +391,7 @@ def probe(config: Config, instance: Instance, port: int, process: subprocess.Pop
             time.sleep(0.05)
     # A few requests: the first builds what frameworks build lazily (Starlette's
     # middleware stack); every one must be the signed-in user's answer.
-    with sock:
+    try:
         for _ in range(20):
             sock.sendall(request)
             buffer = bytearray()
@@ -401,6 +407,64 @@ def probe(config: Config, instance: Instance, port: int, process: subprocess.Pop
             if answer[2]:  # the server closes after each response (gunicorn's sync worker)
                 sock.close()
                 sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    finally:
+        sock.close()
+
+
+# --- CPU accounting -----------------------------------------------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds used by ``pid`` and its children (gunicorn's worker), or None off Linux."""
+    try:
+        pids = [pid]
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, IndexError):
+                    if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                        pids.append(int(entry.name))
+        total = 0
+        for one in pids:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / TICK
+    except OSError:
+        return None
+
+
+def core_busy(core: int) -> float | None:
+    """CPU seconds core ``core`` has spent busy since boot (``/proc/stat``), or None."""
+    try:
+        for line in Path("/proc/stat").read_text().splitlines():
+            if line.startswith(f"cpu{core} "):
+                values = [int(v) for v in line.split()[1:]]
+                idle = values[3] + values[4]  # idle, iowait
+                return (sum(values[:8]) - idle) / TICK
+    except OSError:
+        pass
+    return None
+
+
+@dataclass
+class Measurement:
+    """One measured run: the load's figures and the server's CPU.
+
+    Attributes:
+        load: What the load generator saw.
+        cpu_us: The server process's CPU per response (µs): unlike req/s, what
+            other programs on the machine take from its core does not count.
+        others: The share of the server's core that other processes used
+            during the run (0 when the machine was otherwise idle).
+        repeated: The token pool ran out and tokens were sent twice.
+    """
+
+    load: LoadResult
+    cpu_us: float | None
+    others: float | None
+    repeated: bool
 
 
 # --- measuring ----------------------------------------------------------------------------------
@@ -418,15 +482,9 @@ class Settings:
     use_wrk: bool
 
 
-def measure(
-    config: Config, instance: Instance, jwks_url: str, settings: Settings
-) -> tuple[LoadResult, bool]:
-    """One run of ``config`` in a fresh server: a warm-up, then the measured load.
-
-    Returns:
-        The measured load, and whether the token pool ran out (tokens repeated).
-    """
-    with running(config, instance, jwks_url) as port:
+def measure(config: Config, instance: Instance, jwks_url: str, settings: Settings) -> Measurement:
+    """One run of ``config`` in a fresh server: a warm-up, then the measured load."""
+    with running(config, instance, jwks_url) as (port, pid):
         load: dict[str, Any] = {
             "connections": settings.connections,
             "template": instance.template_path(config),
@@ -439,9 +497,19 @@ def measure(
             warm = run_load(port, seconds=settings.warmup, **load)
             # Requests still in flight when a run stops took tokens too.
             offset = warm.requests + 2 * settings.connections
+        cpu_before, busy_before = process_cpu(pid), core_busy(SERVER_CORE)
+        wall_before = time.monotonic()
         result = run_load(port, seconds=settings.duration, offset=offset, **load)
+        cpu_after, busy_after = process_cpu(pid), core_busy(SERVER_CORE)
+        wall = time.monotonic() - wall_before
     used = offset + result.requests + 2 * settings.connections
-    return result, config.tokens == "new" and used > settings.pool
+    cpu_us = others = None
+    if cpu_before is not None and cpu_after is not None and result.requests:
+        cpu_us = (cpu_after - cpu_before) / result.requests * 1e6
+        if busy_before is not None and busy_after is not None:
+            other = (busy_after - busy_before) - (cpu_after - cpu_before)
+            others = max(0.0, min(1.0, other / wall))
+    return Measurement(result, cpu_us, others, config.tokens == "new" and used > settings.pool)
 
 
 @dataclass
@@ -449,9 +517,26 @@ class Summary:
     """A configuration's results over the rounds."""
 
     config: Config
-    results: list[LoadResult]
-    repeated: bool
+    runs: list[Measurement]
     skipped: str | None = None
+
+    @property
+    def results(self) -> list[LoadResult]:
+        return [m.load for m in self.runs]
+
+    @property
+    def repeated(self) -> bool:
+        return any(m.repeated for m in self.runs)
+
+    @property
+    def cpu_us(self) -> float | None:
+        values = [m.cpu_us for m in self.runs if m.cpu_us is not None]
+        return statistics.median(values) if values else None
+
+    @property
+    def others(self) -> float | None:
+        values = [m.others for m in self.runs if m.others is not None]
+        return max(values) if values else None
 
     @property
     def rate(self) -> float:
@@ -478,19 +563,19 @@ def run_all(
     configs: Sequence[Config], instance: Instance, jwks_url: str, settings: Settings
 ) -> list[Summary]:
     """Run every configuration once per round, rotating the order each round."""
-    summaries = {c: Summary(c, [], False, available(c)) for c in configs}
+    summaries = {c: Summary(c, [], available(c)) for c in configs}
     runnable = [c for c in configs if summaries[c].skipped is None]
     for round_ in range(settings.rounds):
         shift = round_ * max(1, len(runnable) // settings.rounds)
         order = runnable[shift:] + runnable[:shift]
         for config in order:
-            result, repeated = measure(config, instance, jwks_url, settings)
-            summary = summaries[config]
-            summary.results.append(result)
-            summary.repeated |= repeated
+            run = measure(config, instance, jwks_url, settings)
+            summaries[config].runs.append(run)
+            cpu = f"{run.cpu_us:6.0f} µs CPU" if run.cpu_us is not None else ""
+            others = f", others {run.others:.0%} of the core" if run.others else ""
             print(
                 f"  round {round_ + 1}/{settings.rounds}  {config.stack:<20} "
-                f"{config.label:<44} {result.rate:8.0f} req/s",
+                f"{config.label:<44} {run.load.rate:8.0f} req/s {cpu}{others}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -501,38 +586,68 @@ def run_all(
 
 
 def table(summaries: Sequence[Summary]) -> str:
-    """The results as a Markdown table, one group of rows per server and app."""
+    """The results as a Markdown table, one group of rows per server and app.
+
+    Ratios come two ways: from throughput (req/s, what a user sees, but lowered
+    by whatever else runs on the server's core) and from the server's CPU per
+    request (what throughput would be on an otherwise idle core).
+    """
     by_stack: dict[str, dict[str, Summary]] = {}
     for s in summaries:
         by_stack.setdefault(s.config.stack, {})[f"{s.config.auth}/{s.config.tokens}"] = s
     rows = [
-        "| server + app | configuration | req/s | p50 ms | p99 ms | x no auth "
-        "| +µs/request | x alternative | non-200 |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| server + app | configuration | req/s | p50 ms | p99 ms | x no auth | x alternative "
+        "| CPU µs/req | +CPU µs | x no auth (CPU) | x alternative (CPU) | non-200 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+
+    def by_cpu(s: Summary, other: Summary | None) -> str:
+        if other is None or s.cpu_us is None or other.cpu_us is None or s is other:
+            return "-"
+        return f"{other.cpu_us / s.cpu_us:.2f}"
+
     for stack, group in by_stack.items():
         base = group.get("none/same")
+        if base is not None and not base.results:
+            base = None
         alternative = next(
             (s for key, s in group.items() if key.split("/")[0] in AUTH_NAMES and s.results),
             None,
         )
         for s in group.values():
             if s.skipped:
-                rows.append(f"| {stack} | {s.config.label} | skipped: {s.skipped} ||||||| ")
+                rows.append(f"| {stack} | {s.config.label} | skipped: {s.skipped} |||||||||| ")
                 continue
-            ratio = cost = versus = "-"
-            if base is not None and base.results and s is not base:
+            ratio = versus = added = "-"
+            if base is not None and s is not base:
                 ratio = f"{s.rate / base.rate:.2f}"
-                cost = f"{1e6 / s.rate - 1e6 / base.rate:+.0f}"
-            if alternative is not None and s.config.auth == "ours":
+                if s.cpu_us is not None and base.cpu_us is not None:
+                    added = f"{s.cpu_us - base.cpu_us:+.0f}"
+            mine = s.config.auth == "ours"
+            if alternative is not None and mine:
                 versus = f"{s.rate / alternative.rate:.2f}"
+            cpu = f"{s.cpu_us:.0f}" if s.cpu_us is not None else "-"
             note = " (tokens repeated: raise --pool)" if s.repeated else ""
             errors = f"{s.failures}" + (f" ({s.socket_errors} socket)" if s.socket_errors else "")
             rows.append(
                 f"| {stack} | {s.config.label}{note} | {s.rate:,.0f} | {s.p50 / 1000:.2f} "
-                f"| {s.p99 / 1000:.2f} | {ratio} | {cost} | {versus} | {errors} |"
+                f"| {s.p99 / 1000:.2f} | {ratio} | {versus} | {cpu} | {added} "
+                f"| {by_cpu(s, base)} | {by_cpu(s, alternative) if mine else '-'} | {errors} |"
             )
     return "\n".join(rows)
+
+
+def busy_note(summaries: Sequence[Summary]) -> str | None:
+    """A warning when other processes took a noticeable share of the server's core."""
+    busy = [(s.others, s) for s in summaries if s.others is not None and s.others > 0.05]
+    if not busy:
+        return None
+    worst, summary = max(busy, key=lambda item: item[0])
+    return (
+        f"Other processes used up to {worst:.0%} of the server's core during some runs "
+        f"(worst: {summary.config.stack}, {summary.config.label}): the req/s columns are "
+        "lowered by it; the CPU columns are not."
+    )
 
 
 def machine() -> str:
@@ -608,7 +723,7 @@ def profile(instance: Instance, jwks_url: str, settings: Settings) -> None:
     ):
         with tempfile.TemporaryDirectory() as directory:
             path = Path(directory) / "server.prof"
-            with running(config, instance, jwks_url, profile=path) as port:
+            with running(config, instance, jwks_url, profile=path) as (port, _):
                 result = run_load(
                     port,
                     connections=settings.connections,
@@ -654,6 +769,24 @@ def print_profile(config: Config, result: LoadResult, stats: pstats.Stats) -> No
 # --- main ---------------------------------------------------------------------------------------
 
 
+def install_wrk() -> None:
+    """Install Debian's wrk when it is missing and this process may (root, apt-get).
+
+    Never fails: without wrk the Python client is used, and the output says so.
+    """
+    apt_get = shutil.which("apt-get")
+    if shutil.which("wrk") or apt_get is None or os.geteuid() != 0:
+        return
+    print("installing wrk (apt-get) ...", file=sys.stderr, flush=True)
+    for command in ([apt_get, "update", "-qq"], [apt_get, "install", "-y", "-qq", "wrk"]):
+        done = subprocess.run(  # noqa: S603 - apt-get, fixed arguments
+            command, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            print("wrk could not be installed: the Python client drives the servers", flush=True)
+            return
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the benchmark and print its tables."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
@@ -665,6 +798,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--pool", type=int, help="distinct tokens minted for the new-token runs")
     parser.add_argument("--only", help="run only configurations whose server/app contain this")
     parser.add_argument("--python-client", action="store_true", help="never use wrk")
+    parser.add_argument("--install-wrk", action="store_true", help="apt-get wrk if missing")
     parser.add_argument("--profile", action="store_true", help="cProfile signed-in requests")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
@@ -673,6 +807,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     warmup = args.warmup if args.warmup is not None else (0.0 if args.quick else 1.0)
     # Enough tokens for the fastest new-token run seen here (~8k req/s) with room.
     pool = args.pool or int(10_000 * (duration + warmup)) + 2_000
+    if args.install_wrk and not args.python_client:
+        install_wrk()
     settings = Settings(rounds, duration, warmup, args.connections, pool, not args.python_client)
     configs = [c for c in all_configs() if not args.only or args.only in f"{c.server}/{c.app}"]
 
@@ -702,18 +838,22 @@ def main(argv: Sequence[str] | None = None) -> None:
             print()
             print(table(summaries))
             print(
-                "\nx no auth: throughput over the same server and app without "
-                "authentication; +µs/request: the CPU a request adds on the "
-                "server's one core; x alternative: over clerk-backend-api (Starlette, "
-                "Flask) or fastapi-clerk-auth (FastAPI) in the same run."
+                "\nx no auth: over the same server and app without authentication; "
+                "x alternative: over clerk-backend-api (Starlette, Flask) or "
+                "fastapi-clerk-auth (FastAPI) in the same run; CPU µs/req: the server "
+                "process's CPU time per response; +CPU µs: what authentication adds; "
+                "(CPU): the ratio of CPU per request, i.e. of throughput on an idle core."
             )
+            note = busy_note(summaries)
+            if note:
+                print(note)
             if args.json:
                 args.json.write_text(
                     json.dumps(
                         [
                             {
                                 "config": asdict(s.config),
-                                "results": [asdict(r) for r in s.results],
+                                "runs": [asdict(m) for m in s.runs],
                                 "skipped": s.skipped,
                             }
                             for s in summaries

@@ -1,0 +1,95 @@
+"""The real-server benchmark measures what it says: every request authenticated, as its user.
+
+A few seconds of the benchmark's own machinery (server processes, the Python
+load generator) with the answers checked: no timing is asserted. Each
+authenticating endpoint answers the verified user id, so a cache that handed
+one token's user to another request, or a request that silently fell back to
+signed-out, shows here as a wrong body or a non-200 answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from clerk_middleware.testing import TestIssuer
+from tests.benchmarks.bench_server import APP, FRONTEND_API, Config, Instance, running
+from tests.benchmarks.bench_server_load import run_load
+
+POOL = 200  # distinct tokens, each sent many times in a second: answers must never mix
+
+
+@pytest.fixture(scope="module")
+def instance(tmp_path_factory: pytest.TempPathFactory) -> Instance:
+    issuer = TestIssuer(FRONTEND_API, production=True)
+    suffix = issuer.options(authorized_parties=[APP]).cookie_suffix
+    made = Instance(issuer, tmp_path_factory.mktemp("bench-server"), suffix)
+    made.write_files(POOL)
+    return made
+
+
+@pytest.fixture(scope="module")
+def uvicorn_port(instance: Instance) -> Iterator[int]:
+    pytest.importorskip("uvicorn")
+    pytest.importorskip("httptools")
+    with running(Config("uvicorn", "starlette", "ours", "new"), instance, "") as (port, _):
+        yield port
+
+
+def test_uvicorn_every_answer_is_the_user_of_its_token(
+    instance: Instance, uvicorn_port: int
+) -> None:
+    config = Config("uvicorn", "starlette", "ours", "new")
+    result = run_load(
+        uvicorn_port,
+        connections=4,
+        seconds=1.0,
+        template=instance.template_path(config),
+        tokens=instance.tokens_path(config),
+        use_wrk=False,
+        check_bodies=True,
+    )
+    assert result.requests > POOL  # every token went through more than once
+    assert (result.non_200, result.bad_bodies, result.socket_errors) == (0, 0, 0)
+    assert result.generator == "python"
+
+
+def test_forged_tokens_are_counted_as_failures(instance: Instance, uvicorn_port: int) -> None:
+    # Tokens of the same shape and kid, signed by another key: the same server
+    # refuses every one, and the load generator reports each refusal.
+    forger = TestIssuer(FRONTEND_API, production=True)
+    tokens = instance.directory / "tokens-forged.txt"
+    with tokens.open("w") as out:
+        for n in range(20):
+            user_id = f"user_2{n:024d}"
+            out.write(f"{user_id} {forger.session_token(user_id, azp=APP, lifetime=3600)}\n")
+    config = Config("uvicorn", "starlette", "ours", "new")
+    result = run_load(
+        uvicorn_port,
+        connections=2,
+        seconds=0.5,
+        template=instance.template_path(config),
+        tokens=tokens,
+        use_wrk=False,
+        check_bodies=True,
+    )
+    assert result.requests > 0
+    assert result.non_200 == result.requests
+
+
+def test_gunicorn_sync_worker_closing_each_connection(instance: Instance) -> None:
+    pytest.importorskip("gunicorn")
+    config = Config("gunicorn", "flask", "ours", "same")
+    with running(config, instance, "") as (port, _):
+        result = run_load(
+            port,
+            connections=2,
+            seconds=1.0,
+            template=instance.template_path(config),
+            tokens=instance.tokens_path(config),
+            use_wrk=False,
+            check_bodies=True,
+        )
+    assert result.requests > 10  # each on a new connection: the client reconnects
+    assert (result.non_200, result.bad_bodies, result.socket_errors) == (0, 0, 0)
