@@ -1387,7 +1387,11 @@ class LocalInstance:
     def _now_ms(self) -> int:
         return int(self.issuer.clock() * 1000)
 
-    def _expiration(self, now_ms: int, expires_in: float | None) -> int | None:
+    def _expiration(
+        self, now_ms: int, expires_in: float | None, expiration: int | None
+    ) -> int | None:
+        if expiration is not None:
+            return expiration
         return None if expires_in is None else now_ms + int(expires_in * 1000)
 
     def create_api_key(
@@ -1398,6 +1402,7 @@ class LocalInstance:
         scopes: Sequence[str] = (),
         claims: Mapping[str, Any] | None = None,
         expires_in: float | None = None,
+        expiration: int | None = None,
         description: str | None = None,
     ) -> ApiKey:
         """Create an API key; its ``secret`` verifies at ``POST /api_keys/verify``.
@@ -1408,6 +1413,8 @@ class LocalInstance:
             scopes: Its scopes.
             claims: Custom claims.
             expires_in: Seconds until it expires (by the issuer's clock); None: never.
+            expiration: When it expires, in Unix milliseconds, instead of ``expires_in``
+                (in the past: an expired key).
             description: Its description.
 
         Returns:
@@ -1422,7 +1429,7 @@ class LocalInstance:
             scopes=tuple(scopes),
             claims=dict(claims) if claims is not None else None,
             created_at=now,
-            expiration=self._expiration(now, expires_in),
+            expiration=self._expiration(now, expires_in, expiration),
             description=description,
         )
         with self._lock:
@@ -1456,6 +1463,7 @@ class LocalInstance:
         scopes: Sequence[str] = (),
         claims: Mapping[str, Any] | None = None,
         expires_in: float | None = 3600,
+        expiration: int | None = None,
         jwt: bool = False,
     ) -> M2MToken:
         """Create an M2M token for a machine.
@@ -1466,6 +1474,7 @@ class LocalInstance:
             claims: Custom claims.
             expires_in: Seconds until it expires (by the issuer's clock); None:
                 never (opaque tokens only).
+            expiration: When it expires, in Unix milliseconds, instead of ``expires_in``.
             jwt: Mint the JWT form, signed with the instance's current key (header
                 ``cat`` ``cl_B7d4PD333AAA``), which verifiers check without the
                 instance; otherwise an opaque ``mt_...`` that verifies at
@@ -1478,17 +1487,18 @@ class LocalInstance:
             ValueError: ``jwt`` without an expiry.
         """
         now = self._now_ms()
+        expires = self._expiration(now, expires_in, expiration)
         token_id = f"mt_{secrets.token_hex(16)}"
         if jwt:
-            if expires_in is None:
-                raise ValueError("an M2M JWT needs expires_in (its exp claim)")
+            if expires is None:
+                raise ValueError("an M2M JWT needs an expiry (its exp claim)")
             text = self.signer.m2m_jwt(
                 machine_id,
                 scopes=scopes,
                 claims=claims,
-                expires_in=expires_in,
                 jti=token_id,
                 issued_at=now // 1000,
+                exp=expires // 1000,
             )
         else:
             text = f"mt_{secrets.token_urlsafe(32)}"
@@ -1499,7 +1509,7 @@ class LocalInstance:
             scopes=tuple(scopes),
             claims=dict(claims) if claims is not None else None,
             created_at=now,
-            expiration=self._expiration(now, expires_in),
+            expiration=expires,
             jwt=jwt,
         )
         with self._lock:
@@ -1534,6 +1544,7 @@ class LocalInstance:
         scopes: Sequence[str] = (),
         audience: str | Sequence[str] | None = None,
         expires_in: float | None = 3600,
+        expiration: int | None = None,
         jwt: bool = False,
     ) -> OAuthToken:
         """Issue an OAuth access token to an OAuth application on a user's behalf.
@@ -1545,6 +1556,7 @@ class LocalInstance:
             audience: ``aud``: one audience or several.
             expires_in: Seconds until it expires (by the issuer's clock); None:
                 never (opaque tokens only).
+            expiration: When it expires, in Unix milliseconds, instead of ``expires_in``.
             jwt: Mint the JWT form (header ``typ`` ``at+jwt``), signed with the
                 instance's current key; otherwise an opaque ``oat_...`` that
                 verifies at ``POST /oauth_applications/access_tokens/verify``.
@@ -1556,21 +1568,22 @@ class LocalInstance:
             ValueError: ``jwt`` without an expiry.
         """
         now = self._now_ms()
+        expires = self._expiration(now, expires_in, expiration)
         token_id = f"oat_{secrets.token_hex(16)}"
         audiences = None
         if audience is not None:
             audiences = (audience,) if isinstance(audience, str) else tuple(audience)
         if jwt:
-            if expires_in is None:
-                raise ValueError("an OAuth JWT needs expires_in (its exp claim)")
+            if expires is None:
+                raise ValueError("an OAuth JWT needs an expiry (its exp claim)")
             text = self.signer.oauth_jwt(
                 user_id,
                 client_id=client_id,
                 scopes=scopes,
                 audience=audience,
-                expires_in=expires_in,
                 jti=token_id,
                 issued_at=now // 1000,
+                exp=expires // 1000,
             )
         else:
             text = f"oat_{secrets.token_urlsafe(32)}"
@@ -1582,7 +1595,7 @@ class LocalInstance:
             scopes=tuple(scopes),
             audience=audiences,
             created_at=now,
-            expiration=self._expiration(now, expires_in),
+            expiration=expires,
             jwt=jwt,
         )
         with self._lock:
