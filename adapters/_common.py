@@ -20,6 +20,7 @@ made here: ``@signed_out()`` hides a view from signed-in users with Clerk's 404.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import os
@@ -28,7 +29,7 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Final, NoReturn, TypeVar, cast
+from typing import Any, Final, Literal, NoReturn, TypeVar, cast, overload
 from urllib.parse import quote
 
 from clerk_middleware import core
@@ -44,9 +45,21 @@ from clerk_middleware.core import (
     MalformedPathError,
     RequestState,
 )
-from clerk_middleware.core._auth import ReverificationConfig, ReverificationPreset
+from clerk_middleware.core._auth import ReverificationConfig, ReverificationPreset, signed_out_auth
+from clerk_middleware.core._authenticate import authenticate_request_offline, bearer_token
+from clerk_middleware.core._machine import (
+    AcceptsToken,
+    InvalidTokenAuth,
+    MachineAuth,
+    MachineTokenType,
+    TokenType,
+    is_token_type_accepted,
+    token_type_of,
+    unauthenticated_machine_auth,
+)
 from clerk_middleware.core._options import OptionSource, check_option_names, resolve_options
 from clerk_middleware.core._protect import ReturnBackUrl
+from clerk_middleware.core._state import AnyAuth, accepted_auth
 
 __all__ = [
     "CONTEXT_KEY",
@@ -104,22 +117,132 @@ _UNRESERVED_TARGET = frozenset(range(0x21, 0x7F))
 _PLAIN_TARGET = re.compile(r"[\x21-\x7e]*")
 
 
+#: Clerk's middleware decides with ``acceptsToken: "any"``; so does an on-demand check.
+_ANY: Final[AcceptsToken] = "any"
+_NEEDS_AWAIT = (
+    "auth(accepts_token={accepts!r}) must verify this request's token with Clerk's Backend "
+    "API, which would block the event loop. In async code, call `await "
+    "auth.verify(accepts_token={accepts!r})` (or `await auth.protect_async(token=...)`) "
+    "instead, or accept the type in the middleware (`accepts_token=` option)."
+)
+
+
 @dataclass(slots=True)  # not frozen: built on every request, and frozen __init__ costs 2x
 class RequestContext:
     """What the middleware learnt about one request: the request, its state, the options.
 
     Read it; never change it (the middleware and ``auth()`` share it).
+
+    The middleware verifies the token types of ``options.accepts_token``
+    (default: session tokens only). ``auth(accepts_token=...)`` asking for a type
+    the middleware did not accept verifies the request's token then, once per
+    request (``any_state``), exactly as Clerk's middleware (which accepts
+    ``"any"``) would have: an opaque machine token reaches the Backend API only
+    when a handler asks for its type.
     """
 
     request: AuthRequest
     state: RequestState
     options: ClerkOptions
+    #: The request decided with ``accepts_token=_ANY``, when a handler needed it.
+    any_state: RequestState | None = None
 
-    def auth(self, *, treat_pending_as_signed_out: bool = True) -> Auth:
-        """The request's auth object (see ``RequestState.to_auth``)."""
-        auth = self.state.to_auth(treat_pending_as_signed_out=treat_pending_as_signed_out)
-        # Handshake states never get a context: the middleware answered them with a 307.
-        return auth if auth is not None else Auth()
+    def token_type(self) -> TokenType:
+        """The type Clerk reads the request's header token as (``session_token`` without one)."""
+        return token_type_of(bearer_token(self.request))
+
+    def _needs_any_state(self, accepts_token: AcceptsToken) -> bool:
+        token_type = self.token_type()
+        return (
+            self.any_state is None
+            and not is_token_type_accepted(token_type, self.options.accepts_token)
+            and is_token_type_accepted(token_type, accepts_token)
+        )
+
+    def _state_for(self, accepts_token: AcceptsToken) -> RequestState | None:
+        """The state whose own auth object Clerk's ``getAuthObjectForAcceptedToken`` filters.
+
+        None when the answer does not depend on verification: the request's token
+        type is not accepted by ``accepts_token``.
+        """
+        token_type = self.token_type()
+        if not is_token_type_accepted(token_type, accepts_token):
+            return None
+        if is_token_type_accepted(token_type, self.options.accepts_token):
+            return self.state  # the middleware decided it as "any" would
+        if self.any_state is None:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                self.any_state = core.authenticate_request(
+                    self.request, self.options, accepts_token=_ANY
+                )
+            else:
+                offline = authenticate_request_offline(
+                    self.request, self.options, accepts_token=_ANY
+                )
+                if offline is None:
+                    raise RuntimeError(_NEEDS_AWAIT.format(accepts=accepts_token))
+                self.any_state = offline
+        return self.any_state
+
+    async def verify_async(self, accepts_token: AcceptsToken) -> None:
+        """Verify the request's token for ``accepts_token`` without blocking, if needed."""
+        if self._needs_any_state(accepts_token):
+            self.any_state = await core.authenticate_request_async(
+                self.request, self.options, accepts_token=_ANY
+            )
+
+    @overload
+    def auth(
+        self,
+        *,
+        treat_pending_as_signed_out: bool = True,
+        accepts_token: Literal["session_token"] = "session_token",  # noqa: S107 - a token type
+    ) -> Auth: ...
+
+    @overload
+    def auth(
+        self, *, treat_pending_as_signed_out: bool = True, accepts_token: MachineTokenType
+    ) -> MachineAuth: ...
+
+    @overload
+    def auth(
+        self, *, treat_pending_as_signed_out: bool = True, accepts_token: AcceptsToken
+    ) -> AnyAuth: ...
+
+    def auth(
+        self,
+        *,
+        treat_pending_as_signed_out: bool = True,
+        accepts_token: AcceptsToken = "session_token",  # noqa: S107 - a token type
+    ) -> AnyAuth:
+        """The request's auth object for the accepted types (see ``RequestState.to_auth``).
+
+        Raises:
+            RuntimeError: On an event loop, when the token must first be verified
+                over the network (use ``verify_async``).
+        """
+        if accepts_token == "session_token" and self.options.accepts_token == "session_token":  # noqa: S105
+            # The default, on every request: the middleware's own state decides.
+            auth = self.state.to_auth(treat_pending_as_signed_out=treat_pending_as_signed_out)
+            # Handshake states never get a context: the middleware answered them with a 307.
+            return auth if auth is not None else Auth()
+        state = self._state_for(accepts_token)
+        own = None if state is None else state.to_auth(
+            treat_pending_as_signed_out=treat_pending_as_signed_out, accepts_token=_ANY
+        )
+        if own is None:
+            # The request's token is of a type not accepted (or its state is a
+            # handshake): any object of its type filters to the same answer.
+            own = _placeholder(self.token_type())
+        return accepted_auth(own, accepts_token)
+
+
+def _placeholder(token_type: TokenType) -> AnyAuth:
+    if token_type == "session_token":  # noqa: S105 - a token type
+        return signed_out_auth()
+    return unauthenticated_machine_auth(token_type)
 
 
 def bind_context(context: RequestContext) -> Token[RequestContext]:
@@ -242,8 +365,11 @@ def _run_protect(
     predicate: Predicate | None,
     treat_pending_as_signed_out: bool,
     checks: Mapping[str, Any],
-) -> Auth:
-    auth = context.auth(treat_pending_as_signed_out=treat_pending_as_signed_out)
+) -> AnyAuth:
+    token: AcceptsToken = checks.get("token") or "session_token"
+    auth = context.auth(
+        treat_pending_as_signed_out=treat_pending_as_signed_out, accepts_token=token
+    )
     return core.protect(
         auth,
         context.request,
@@ -252,6 +378,38 @@ def _run_protect(
         treat_pending_as_signed_out=treat_pending_as_signed_out,
         **checks,
     )
+
+
+def _protected(auth: AnyAuth) -> Auth | MachineAuth:
+    # protect() raises for the invalid-token object (its type is never accepted).
+    if isinstance(auth, InvalidTokenAuth):  # pragma: no cover - protect() refused it
+        raise AuthUnauthorized()
+    return auth
+
+
+def _accepts(value: AcceptsToken | list[TokenType]) -> AcceptsToken:
+    """``accepts_token`` as the core takes it: a list becomes a tuple."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _checks(  # noqa: PLR0917 - one place builds protect()'s keyword set
+    role: str | None,
+    permission: str | None,
+    feature: str | None,
+    plan: str | None,
+    reverification: Reverification,
+    unauthenticated_url: str | None,
+    unauthorized_url: str | None,
+    tasks_url: str | None,
+    token: AcceptsToken | list[TokenType],
+    scopes: list[str] | tuple[str, ...] | None,
+) -> dict[str, Any]:
+    return {
+        "role": role, "permission": permission, "feature": feature, "plan": plan,
+        "reverification": reverification, "unauthenticated_url": unauthenticated_url,
+        "unauthorized_url": unauthorized_url, "tasks_url": tasks_url,
+        "token": _accepts(token), "scopes": tuple(scopes) if scopes is not None else None,
+    }
 
 
 class ClerkAuth:
@@ -272,17 +430,77 @@ class ClerkAuth:
     def _get(self) -> RequestContext:
         return self._context if self._context is not None else current_context()
 
-    def __call__(self, *, treat_pending_as_signed_out: bool = True) -> Auth:
+    @overload
+    def __call__(
+        self,
+        *,
+        treat_pending_as_signed_out: bool = True,
+        accepts_token: Literal["session_token"] = "session_token",  # noqa: S107 - a token type
+    ) -> Auth: ...
+
+    @overload
+    def __call__(
+        self, *, treat_pending_as_signed_out: bool = True, accepts_token: MachineTokenType
+    ) -> MachineAuth: ...
+
+    @overload
+    def __call__(
+        self, *, treat_pending_as_signed_out: bool = True, accepts_token: AcceptsToken
+    ) -> AnyAuth: ...
+
+    def __call__(
+        self,
+        *,
+        treat_pending_as_signed_out: bool = True,
+        accepts_token: AcceptsToken = "session_token",  # noqa: S107 - a token type
+    ) -> AnyAuth:
         """Return the request's auth object.
 
         Args:
             treat_pending_as_signed_out: False gives a pending session's user
                 (``user_id`` set, ``is_signed_in`` True) instead of the signed-out object.
+            accepts_token: The token types this call accepts, as Clerk's
+                ``auth({ acceptsToken })``: ``"session_token"`` (the default) gives
+                an ``Auth``; a machine type (``"api_key"``, ``"m2m_token"``,
+                ``"oauth_token"``) a ``MachineAuth`` (unauthenticated unless the
+                request carries a valid token of that type); ``"any"`` or a list
+                the request's own object, or ``InvalidTokenAuth`` for a token of
+                an unlisted type.
+
+        Raises:
+            RuntimeError: Called outside a request handled by clerk_middleware; or,
+                on an event loop, the token must be verified over the network
+                first (``await auth.verify(accepts_token=...)``).
+        """
+        return self._get().auth(
+            treat_pending_as_signed_out=treat_pending_as_signed_out,
+            accepts_token=_accepts(accepts_token),
+        )
+
+    async def verify(
+        self,
+        *,
+        accepts_token: AcceptsToken | list[TokenType] = "session_token",  # noqa: S107
+        treat_pending_as_signed_out: bool = True,
+    ) -> AnyAuth:
+        """``auth(accepts_token=...)`` for async code: verifies without blocking.
+
+        Args:
+            accepts_token: As for ``auth()``.
+            treat_pending_as_signed_out: As for ``auth()``.
+
+        Returns:
+            The auth object ``auth(accepts_token=...)`` returns.
 
         Raises:
             RuntimeError: Called outside a request handled by clerk_middleware.
         """
-        return self._get().auth(treat_pending_as_signed_out=treat_pending_as_signed_out)
+        accepts = _accepts(accepts_token)
+        context = self._get()
+        await context.verify_async(accepts)
+        return context.auth(
+            treat_pending_as_signed_out=treat_pending_as_signed_out, accepts_token=accepts
+        )
 
     @property
     def request(self) -> AuthRequest:
@@ -293,6 +511,42 @@ class ClerkAuth:
     def state(self) -> RequestState:
         """The request's ``RequestState``."""
         return self._get().state
+
+    @overload
+    def protect(
+        self,
+        predicate: Predicate | None = None,
+        *,
+        role: str | None = None,
+        permission: str | None = None,
+        feature: str | None = None,
+        plan: str | None = None,
+        reverification: Reverification = None,
+        unauthenticated_url: str | None = None,
+        unauthorized_url: str | None = None,
+        tasks_url: str | None = None,
+        treat_pending_as_signed_out: bool = True,
+        token: Literal["session_token"] = "session_token",  # noqa: S107 - a token type
+        scopes: list[str] | tuple[str, ...] | None = None,
+    ) -> Auth: ...
+
+    @overload
+    def protect(
+        self,
+        predicate: Predicate | None = None,
+        *,
+        role: str | None = None,
+        permission: str | None = None,
+        feature: str | None = None,
+        plan: str | None = None,
+        reverification: Reverification = None,
+        unauthenticated_url: str | None = None,
+        unauthorized_url: str | None = None,
+        tasks_url: str | None = None,
+        treat_pending_as_signed_out: bool = True,
+        token: AcceptsToken | list[TokenType],
+        scopes: list[str] | tuple[str, ...] | None = None,
+    ) -> Auth | MachineAuth: ...
 
     def protect(
         self,
@@ -307,7 +561,9 @@ class ClerkAuth:
         unauthorized_url: str | None = None,
         tasks_url: str | None = None,
         treat_pending_as_signed_out: bool = True,
-    ) -> Auth:
+        token: AcceptsToken | list[TokenType] = "session_token",  # noqa: S107 - a token type
+        scopes: list[str] | tuple[str, ...] | None = None,
+    ) -> Auth | MachineAuth:
         """Let the request through only if signed in and authorized (``auth.protect()``).
 
         Args:
@@ -321,21 +577,90 @@ class ClerkAuth:
             unauthorized_url: Send unauthorized users here instead of a 404.
             tasks_url: Send pending users to the app's own after-auth page.
             treat_pending_as_signed_out: False lets a pending session through.
+            token: The accepted token types (Clerk's ``token``): ``"session_token"``
+                (the default), a machine type, ``"any"`` or a list. A token of
+                another type, or a machine token that did not verify, gets a 401.
+            scopes: Scopes a machine token must all carry (else 401).
 
         Returns:
-            The auth object, when the request may proceed.
+            The auth object (``Auth`` or ``MachineAuth``), when the request may proceed.
 
         Raises:
             AuthRedirect: 307 to sign-in (page requests) or the URL given.
             AuthNotFound: 404 for other requests and for failed checks.
-            RuntimeError: Called outside a request handled by clerk_middleware.
+            AuthUnauthorized: 401 for machine requests that may not proceed.
+            RuntimeError: Called outside a request handled by clerk_middleware (or,
+                on an event loop, see ``auth()``: use ``protect_async``).
         """
-        checks: dict[str, Any] = {
-            "role": role, "permission": permission, "feature": feature, "plan": plan,
-            "reverification": reverification, "unauthenticated_url": unauthenticated_url,
-            "unauthorized_url": unauthorized_url, "tasks_url": tasks_url,
-        }
-        return _run_protect(self._get(), predicate, treat_pending_as_signed_out, checks)
+        checks = _checks(
+            role, permission, feature, plan, reverification, unauthenticated_url,
+            unauthorized_url, tasks_url, token, scopes,
+        )
+        return _protected(_run_protect(self._get(), predicate, treat_pending_as_signed_out, checks))
+
+    @overload
+    async def protect_async(
+        self,
+        predicate: Predicate | None = None,
+        *,
+        role: str | None = None,
+        permission: str | None = None,
+        feature: str | None = None,
+        plan: str | None = None,
+        reverification: Reverification = None,
+        unauthenticated_url: str | None = None,
+        unauthorized_url: str | None = None,
+        tasks_url: str | None = None,
+        treat_pending_as_signed_out: bool = True,
+        token: Literal["session_token"] = "session_token",  # noqa: S107 - a token type
+        scopes: list[str] | tuple[str, ...] | None = None,
+    ) -> Auth: ...
+
+    @overload
+    async def protect_async(
+        self,
+        predicate: Predicate | None = None,
+        *,
+        role: str | None = None,
+        permission: str | None = None,
+        feature: str | None = None,
+        plan: str | None = None,
+        reverification: Reverification = None,
+        unauthenticated_url: str | None = None,
+        unauthorized_url: str | None = None,
+        tasks_url: str | None = None,
+        treat_pending_as_signed_out: bool = True,
+        token: AcceptsToken | list[TokenType],
+        scopes: list[str] | tuple[str, ...] | None = None,
+    ) -> Auth | MachineAuth: ...
+
+    async def protect_async(
+        self,
+        predicate: Predicate | None = None,
+        *,
+        role: str | None = None,
+        permission: str | None = None,
+        feature: str | None = None,
+        plan: str | None = None,
+        reverification: Reverification = None,
+        unauthenticated_url: str | None = None,
+        unauthorized_url: str | None = None,
+        tasks_url: str | None = None,
+        treat_pending_as_signed_out: bool = True,
+        token: AcceptsToken | list[TokenType] = "session_token",  # noqa: S107 - a token type
+        scopes: list[str] | tuple[str, ...] | None = None,
+    ) -> Auth | MachineAuth:
+        """``protect()`` for async code: a machine token is verified without blocking.
+
+        Arguments, return value and exceptions as ``protect()``.
+        """
+        checks = _checks(
+            role, permission, feature, plan, reverification, unauthenticated_url,
+            unauthorized_url, tasks_url, token, scopes,
+        )
+        context = self._get()
+        await context.verify_async(checks["token"])
+        return _protected(_run_protect(context, predicate, treat_pending_as_signed_out, checks))
 
     def redirect_to_sign_in(self, *, return_back_url: ReturnBackUrl = CURRENT_URL) -> NoReturn:
         """Stop the request with a 307 to sign-in (pending sessions: the tasks page).
@@ -382,15 +707,17 @@ class ControlHelper:
     request before the view runs, as ``auth.protect()`` would.
     """
 
-    __slots__ = ("_check", "_enforce")
+    __slots__ = ("_accepts", "_check", "_enforce")
 
     def __init__(
         self,
         check: Callable[[RequestContext], bool],
         enforce: Callable[[RequestContext], object],
+        accepts_token: AcceptsToken = "session_token",  # noqa: S107 - a token type
     ) -> None:
         self._check = check
         self._enforce = enforce
+        self._accepts = accepts_token
 
     def __bool__(self) -> bool:
         return self._check(current_context())
@@ -404,10 +731,13 @@ class ControlHelper:
         if not callable(view):
             raise TypeError("A control helper decorates a view: write @protect(), not @protect.")
         enforce = self._enforce
+        accepts = self._accepts
         if inspect.iscoroutinefunction(view):
             @functools.wraps(view)
             async def async_view(*args: Any, **kwargs: Any) -> Any:
-                enforce(current_context())
+                context = current_context()
+                await context.verify_async(accepts)
+                enforce(context)
                 return await view(*args, **kwargs)
 
             return cast(F, async_view)
@@ -472,6 +802,8 @@ def protect(
     unauthorized_url: str | None = None,
     tasks_url: str | None = None,
     treat_pending_as_signed_out: bool = True,
+    token: AcceptsToken | list[TokenType] = "session_token",  # noqa: S107 - a token type
+    scopes: list[str] | tuple[str, ...] | None = None,
 ) -> ControlHelper:
     """Signed in and authorized (Clerk's ``<Protect>``); as a decorator, ``auth.protect(...)``.
 
@@ -486,15 +818,17 @@ def protect(
         unauthorized_url: Decorator: send unauthorized users here instead of a 404.
         tasks_url: Decorator: send pending users to the app's own after-auth page.
         treat_pending_as_signed_out: False lets a pending session through.
+        token: Accepted token types, as for ``auth.protect(token=...)``; on an
+            async view the token is verified without blocking.
+        scopes: Scopes a machine token must all carry.
 
     Returns:
         A ``ControlHelper``.
     """
-    checks: dict[str, Any] = {
-        "role": role, "permission": permission, "feature": feature, "plan": plan,
-        "reverification": reverification, "unauthenticated_url": unauthenticated_url,
-        "unauthorized_url": unauthorized_url, "tasks_url": tasks_url,
-    }
+    checks = _checks(
+        role, permission, feature, plan, reverification, unauthenticated_url,
+        unauthorized_url, tasks_url, token, scopes,
+    )
 
     def enforce(context: RequestContext) -> None:
         _run_protect(context, predicate, treat_pending_as_signed_out, checks)
@@ -506,7 +840,7 @@ def protect(
             return False
         return True
 
-    return ControlHelper(check, enforce)
+    return ControlHelper(check, enforce, checks["token"])
 
 
 def template_globals() -> dict[str, Callable[..., ControlHelper]]:

@@ -150,7 +150,10 @@ class ProtectDependency:
             RuntimeError: The app was not set up with ``clerk_middleware``.
         """
         bound = ClerkAuth(context_of(request.scope, kind="FastAPI request"))
-        return bound.protect(self.predicate, **self.checks)
+        auth = bound.protect(self.predicate, **self.checks)
+        if not isinstance(auth, Auth):  # pragma: no cover - session tokens only here
+            raise TypeError("AuthDependency protects session routes")
+        return auth
 
 
 #: ``def endpoint(auth: CurrentAuth)``: the request's ``Auth`` (pending as signed out).

@@ -89,6 +89,7 @@ from ._url import Url, fast_origin, is_opaque_origin_url, is_valid_host, parse_u
 __all__ = [
     "authenticate_request",
     "authenticate_request_async",
+    "authenticate_request_offline",
     "bearer_token",
     "run_flow_async",
     "run_flow_sync",
@@ -1406,6 +1407,51 @@ def authenticate_request(
 
     try:
         state = run_flow_sync(flow, perform)
+    except Exception as exc:
+        state = _fail_closed(exc)
+    return _debug(request, options, state)
+
+
+class _NeedsBackend(BaseException):
+    # A BaseException: the flow's own handlers (``except Exception``) must not
+    # turn "not decidable offline" into a decision.
+    pass
+
+
+def authenticate_request_offline(
+    request: AuthRequest, options: ClerkOptions, *, accepts_token: AcceptsToken | None = None
+) -> RequestState | None:
+    """The decision of ``authenticate_request`` if it needs no Backend API call, else None.
+
+    Signing keys come from the instance's key cache (or ``jwt_key``); any other
+    effect (an opaque machine token, a refresh, a handshake payload, a key not
+    cached) means the decision cannot be made without I/O: None. Adapters use
+    it where blocking is not allowed (a sync call on an event loop).
+
+    Args:
+        request: The request.
+        options: Validated configuration.
+        accepts_token: As for ``authenticate_request``.
+
+    Returns:
+        The request state, or None.
+    """
+    flow = _begin(request, options, accepts_token)
+    if isinstance(flow, RequestState):
+        return _debug(request, options, flow)
+
+    def perform(effect: Effect) -> Any:
+        if isinstance(effect, KeyRequest):
+            key = backend_for(options).cached_key(effect.kid)
+            if key is not None:
+                return key
+        raise _NeedsBackend
+
+    try:
+        state = run_flow_sync(flow, perform)
+    except _NeedsBackend:
+        flow.close()
+        return None
     except Exception as exc:
         state = _fail_closed(exc)
     return _debug(request, options, state)
