@@ -1,4 +1,4 @@
-"""Clerk's Backend API: JWKS, handshake payloads and session refresh, over httpx.
+"""Clerk's Backend API: JWKS, handshake payloads, session refresh and machine tokens, over httpx.
 
 The only I/O of the core, in three layers:
 
@@ -9,10 +9,12 @@ The only I/O of the core, in three layers:
    handshake-payload and refresh calls that requests can cause.
 2. **Interpretation** (pure functions). What one Backend API reply means: keys
    or Clerk's ``TokenVerificationError`` for the JWKS, Set-Cookie strings or
-   Clerk's refresh reason for a refresh, cookie directives for a handshake nonce.
+   Clerk's refresh reason for a refresh, cookie directives for a handshake nonce,
+   the verified resource or Clerk's machine error for an opaque machine token.
 3. **I/O twins** (``BackendApi``). ``get_key``/``get_key_async``,
-   ``handshake_payload``/``..._async`` and ``refresh_session``/``..._async`` send
-   one request each, with a total deadline and a bound on the response size.
+   ``handshake_payload``/``..._async``, ``refresh_session``/``..._async`` and
+   ``verify_machine_token``/``..._async`` send one request each, with a total
+   deadline and a bound on the response size.
    Each sync method and its async twin differ only by ``await``.
 
 One ``BackendApi`` (so one key cache, one policy) exists per
@@ -39,7 +41,25 @@ server that trickles its body in can hold a blocking call up to about twice
 Nothing here raises into the app: ``get_key`` raises only
 ``TokenVerificationError`` (which the flow turns into a signed-out state),
 ``refresh_session`` only ``RefreshError``, ``handshake_payload`` only
-``BackendApiError`` (which the flow treats as "no directives"). Nothing secret
+``BackendApiError`` (which the flow treats as "no directives"),
+``verify_machine_token`` only ``MachineVerifyError``.
+
+Machine tokens (``verify_machine_token``): ``POST <api_url>/api_keys/verify``,
+``/m2m_tokens/verify`` and ``/oauth_applications/access_tokens/verify``, without
+the ``/v1`` segment (Clerk's ``skipApiVersionInUrl``). M2M tokens are verified
+with the machine secret key when one is set, else the secret key (Clerk's
+``useMachineSecretKey``); API keys and OAuth tokens need the secret key. Errors
+follow Clerk's ``handleClerkAPIError``: 401 ``secret-key-invalid`` (the API's
+first error message, else "Invalid secret key"), 404 ``token-invalid`` ("API
+key not found", "Machine token not found", "OAuth token not found"), any other
+status ``unexpected-error`` with it, and no usable response (unreachable,
+timed out, too large, a success that is not a JSON object) ``unexpected-error``
+without a status. Equal concurrent verifications (same type and token) share
+one call; answers are never cached, so a revoked token is refused by the next
+request. Their calls have a budget of their own (``DEFAULT_MACHINE_BUDGET``),
+since every request with an opaque machine token needs one; beyond it the
+answer is ``unexpected-error`` and a warning is logged (never the token). The
+OAuth audience is checked by the flow, not here. Nothing secret
 is logged: messages name the URL, never the key, and a filter on httpx's
 request log redacts the handshake nonce.
 
