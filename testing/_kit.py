@@ -31,6 +31,17 @@ cookies into a client's jar, for clients that keep one.
 ``page=True`` makes it a browser navigation (``sec-fetch-dest: document``,
 ``Accept: text/html``), which is what turns ``protect()``'s answer for
 signed-out and pending users from a 404 into a redirect.
+
+Machine tokens travel as ``Authorization: Bearer`` too (Clerk reads them only
+there): ``m2m()`` and ``oauth()`` send the JWT forms, which the app verifies
+like a session token; over a ``LocalInstance`` they are created on the
+instance, ``opaque=True`` sends the opaque ``mt_``/``oat_`` forms (verified
+by the instance's Backend API), and ``api_key()`` an API key::
+
+    client.get("/api/jobs", headers=clerk.m2m("mch_worker", scopes=["mch_api"]))
+    client.get("/api/me", headers=clerk_local.api_key("user_2abc", scopes=["read"]))
+
+The app accepts them only where its ``accepts_token`` names their type.
 """
 
 from __future__ import annotations
@@ -65,6 +76,12 @@ PAGE_HEADERS: Mapping[str, str] = {
 }
 DEFAULT_USER = "user_test"
 DEFAULT_ORG = "org_test"
+DEFAULT_MACHINE = "mch_test"
+DEFAULT_CLIENT = "client_test"
+_NO_OPAQUE = (
+    "opaque {kind} tokens are verified by a Backend API: use LocalClerkTestKit "
+    "(the clerk_local fixture), or the JWT form (opaque=False)"
+)
 _DEV_BROWSER = "dvb_test_browser"
 #: Clerk's cookies, which a browser in one state holds: each may carry the instance suffix.
 _SUFFIXABLE = ("__session", "__client_uat", "__clerk_db_jwt", "__refresh")
@@ -84,6 +101,7 @@ _WRAPPED = (
     "routes",
     "extensions",
     "kwargs",
+    "_middleware_chain",  # a Django handler's loaded middleware
 )
 
 
@@ -95,13 +113,18 @@ class AuthHeaders(dict[str, str]):
     default settings.
 
     Attributes:
-        user_id: The signed-in (or pending) user, or None when signed out.
+        user_id: The signed-in (or pending) user, or None when signed out; for
+            machine tokens, the user an OAuth token or a user's API key stands for.
         session_id: The session, or None.
-        org_id: The active organization, or None.
-        token: The session token, or None.
+        org_id: The active organization, or None; for an organization's API key,
+            the organization.
+        token: The session or machine token, or None.
         cookies: The Clerk cookies of a browser in this state, by name: what
             ``bearer=False`` sends and ``ClerkTestKit.set_cookies`` puts into a
             client's cookie jar.
+        token_type: ``"session_token"``, ``"api_key"``, ``"m2m_token"`` or
+            ``"oauth_token"``; None for a signed-out browser.
+        machine_id: The machine an M2M token stands for, or None.
     """
 
     def __init__(
@@ -113,6 +136,8 @@ class AuthHeaders(dict[str, str]):
         org_id: str | None = None,
         token: str | None = None,
         cookies: Mapping[str, str] | None = None,
+        token_type: str | None = None,
+        machine_id: str | None = None,
     ) -> None:
         super().__init__(headers)
         self.user_id = user_id
@@ -120,6 +145,10 @@ class AuthHeaders(dict[str, str]):
         self.org_id = org_id
         self.token = token
         self.cookies: dict[str, str] = dict(cookies or {})
+        if token_type is None and token is not None:
+            token_type = "session_token"  # noqa: S105 - a token type
+        self.token_type = token_type
+        self.machine_id = machine_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -534,6 +563,93 @@ class ClerkTestKit:
         wanted = _Wanted(user_id, "active", org_id, org_slug, role, permissions, claims)
         return self._session(wanted, page=page, bearer=bearer)
 
+    # -- machine tokens
+
+    @staticmethod
+    def _machine(token: str, token_type: str, *, page: bool, **who: str | None) -> AuthHeaders:
+        headers: dict[str, str] = dict(PAGE_HEADERS) if page else {}
+        headers["authorization"] = f"Bearer {token}"
+        return AuthHeaders(headers, token=token, cookies=None, token_type=token_type, **who)
+
+    def m2m(
+        self,
+        machine_id: str = DEFAULT_MACHINE,
+        *,
+        scopes: Sequence[str] = (),
+        claims: Mapping[str, Any] | None = None,
+        expires_in: float = 3600,
+        opaque: bool = False,
+        page: bool = False,
+        **extra: Any,
+    ) -> AuthHeaders:
+        """A machine calling with an M2M token (its JWT form, verified like a session token).
+
+        Args:
+            machine_id: The calling machine (``mch_...``).
+            scopes: The machines it may call.
+            claims: Custom claims.
+            expires_in: Seconds until it expires.
+            opaque: Send the opaque ``mt_...`` form (``LocalClerkTestKit`` only).
+            page: Make it a browser navigation.
+            **extra: Further ``TestIssuer.m2m_jwt`` arguments (``category``,
+                ``jti``, claim overrides).
+
+        Returns:
+            The headers (``Authorization: Bearer <token>``).
+
+        Raises:
+            TypeError: ``opaque`` without a local instance.
+        """
+        if opaque:
+            raise TypeError(_NO_OPAQUE.format(kind="M2M"))
+        token = self.issuer.m2m_jwt(
+            machine_id, scopes=scopes, claims=claims, expires_in=expires_in, **extra
+        )
+        return self._machine(token, "m2m_token", page=page, machine_id=machine_id)
+
+    def oauth(
+        self,
+        user_id: str = DEFAULT_USER,
+        *,
+        client_id: str = DEFAULT_CLIENT,
+        scopes: Sequence[str] = (),
+        audience: str | Sequence[str] | None = None,
+        expires_in: float = 3600,
+        opaque: bool = False,
+        page: bool = False,
+        **extra: Any,
+    ) -> AuthHeaders:
+        """An OAuth application calling on a user's behalf (the token's JWT form).
+
+        Args:
+            user_id: The user who authorized the application.
+            client_id: The application's client id.
+            scopes: The granted scopes.
+            audience: The token's ``aud``.
+            expires_in: Seconds until it expires.
+            opaque: Send the opaque ``oat_...`` form (``LocalClerkTestKit`` only).
+            page: Make it a browser navigation.
+            **extra: Further ``TestIssuer.oauth_jwt`` arguments (``typ``, ``jti``,
+                claim overrides).
+
+        Returns:
+            The headers (``Authorization: Bearer <token>``).
+
+        Raises:
+            TypeError: ``opaque`` without a local instance.
+        """
+        if opaque:
+            raise TypeError(_NO_OPAQUE.format(kind="OAuth"))
+        token = self.issuer.oauth_jwt(
+            user_id,
+            client_id=client_id,
+            scopes=scopes,
+            audience=audience,
+            expires_in=expires_in,
+            **extra,
+        )
+        return self._machine(token, "oauth_token", page=page, user_id=user_id)
+
     def _session(self, wanted: _Wanted, *, page: bool, bearer: bool) -> AuthHeaders:
         values: dict[str, Any] = {"status": wanted.status, "azp": None}
         if wanted.org_id is not None:
@@ -644,3 +760,122 @@ class LocalClerkTestKit(ClerkTestKit):
             self.instance.dev_browser_client(dev_browser)
             cookies = {"__clerk_db_jwt": dev_browser, **cookies}
         return self._headers(cookies, None, page=page, bearer=False)
+
+    # -- machine tokens, made on the instance
+
+    @staticmethod
+    def _no_extra(extra: Mapping[str, Any]) -> None:
+        if extra:
+            raise TypeError(
+                f"unexpected argument(s) {', '.join(sorted(extra))}: machine tokens of a "
+                "local instance carry the claims of its model"
+            )
+
+    def api_key(
+        self,
+        subject: str = DEFAULT_USER,
+        *,
+        name: str = "key",
+        scopes: Sequence[str] = (),
+        claims: Mapping[str, Any] | None = None,
+        expires_in: float | None = None,
+        page: bool = False,
+    ) -> AuthHeaders:
+        """A client calling with an API key, created on the instance.
+
+        Args:
+            subject: Whom the key stands for: a user (``user_...``) or an
+                organization (``org_...``).
+            name: The key's name.
+            scopes: Its scopes.
+            claims: Custom claims.
+            expires_in: Seconds until it expires; None: never.
+            page: Make it a browser navigation.
+
+        Returns:
+            The headers (``Authorization: Bearer <secret>``).
+        """
+        key = self.instance.create_api_key(
+            subject, name=name, scopes=scopes, claims=claims, expires_in=expires_in
+        )
+        org = subject if subject.startswith("org_") else None
+        user = subject if subject.startswith("user_") else None
+        return self._machine(key.secret, "api_key", page=page, user_id=user, org_id=org)
+
+    def m2m(
+        self,
+        machine_id: str = DEFAULT_MACHINE,
+        *,
+        scopes: Sequence[str] = (),
+        claims: Mapping[str, Any] | None = None,
+        expires_in: float = 3600,
+        opaque: bool = False,
+        page: bool = False,
+        **extra: Any,
+    ) -> AuthHeaders:
+        """A machine calling with an M2M token, created on the instance.
+
+        Args:
+            machine_id: The calling machine (``mch_...``).
+            scopes: The machines it may call.
+            claims: Custom claims.
+            expires_in: Seconds until it expires.
+            opaque: Send the opaque ``mt_...`` form (verified by the instance's
+                ``/m2m_tokens/verify``) instead of the JWT form (verified with the
+                instance's JWKS).
+            page: Make it a browser navigation.
+            **extra: Not accepted (the instance's model sets the claims).
+
+        Returns:
+            The headers (``Authorization: Bearer <token>``).
+
+        Raises:
+            TypeError: Arguments beyond the model's.
+        """
+        self._no_extra(extra)
+        token = self.instance.create_m2m_token(
+            machine_id, scopes=scopes, claims=claims, expires_in=expires_in, jwt=not opaque
+        )
+        return self._machine(token.token, "m2m_token", page=page, machine_id=machine_id)
+
+    def oauth(
+        self,
+        user_id: str = DEFAULT_USER,
+        *,
+        client_id: str = DEFAULT_CLIENT,
+        scopes: Sequence[str] = (),
+        audience: str | Sequence[str] | None = None,
+        expires_in: float = 3600,
+        opaque: bool = False,
+        page: bool = False,
+        **extra: Any,
+    ) -> AuthHeaders:
+        """An OAuth application calling on a user's behalf, its token issued by the instance.
+
+        Args:
+            user_id: The user who authorized the application.
+            client_id: The application's client id.
+            scopes: The granted scopes.
+            audience: The token's ``aud``.
+            expires_in: Seconds until it expires.
+            opaque: Send the opaque ``oat_...`` form (verified by the instance's
+                ``/oauth_applications/access_tokens/verify``) instead of the JWT form.
+            page: Make it a browser navigation.
+            **extra: Not accepted (the instance's model sets the claims).
+
+        Returns:
+            The headers (``Authorization: Bearer <token>``).
+
+        Raises:
+            TypeError: Arguments beyond the model's.
+        """
+        self._no_extra(extra)
+        token = self.instance.create_oauth_token(
+            user_id,
+            client_id=client_id,
+            scopes=scopes,
+            audience=audience,
+            expires_in=expires_in,
+            jwt=not opaque,
+        )
+        return self._machine(token.token, "oauth_token", page=page, user_id=user_id)
