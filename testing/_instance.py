@@ -1492,6 +1492,8 @@ class LocalInstance:
         if jwt:
             if expires is None:
                 raise ValueError("an M2M JWT needs an expiry (its exp claim)")
+            # A JWT dates in whole seconds; the record says what its claims say.
+            now, expires = now // 1000 * 1000, expires // 1000 * 1000
             text = self.signer.m2m_jwt(
                 machine_id,
                 scopes=scopes,
@@ -1576,6 +1578,8 @@ class LocalInstance:
         if jwt:
             if expires is None:
                 raise ValueError("an OAuth JWT needs an expiry (its exp claim)")
+            # A JWT dates in whole seconds; the record says what its claims say.
+            now, expires = now // 1000 * 1000, expires // 1000 * 1000
             text = self.signer.oauth_jwt(
                 user_id,
                 client_id=client_id,
