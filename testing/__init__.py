@@ -19,6 +19,7 @@ offers them as the ``clerk`` and ``clerk_local`` fixtures.
 """
 
 from ._instance import (
+    ApiKey,
     CannedResponse,
     Client,
     ConnectionReset,
@@ -28,8 +29,10 @@ from ._instance import (
     InstanceRequest,
     InstanceResponse,
     LocalInstance,
+    M2MToken,
     MalformedBody,
     Membership,
+    OAuthToken,
     Organization,
     Session,
     SlowBody,
@@ -40,6 +43,7 @@ from ._kit import PAGE_HEADERS, AuthHeaders, ClerkTestKit, LocalClerkTestKit
 
 __all__ = [
     "PAGE_HEADERS",
+    "ApiKey",
     "AuthHeaders",
     "CannedResponse",
     "ClerkTestKit",
@@ -52,8 +56,10 @@ __all__ = [
     "InstanceResponse",
     "LocalClerkTestKit",
     "LocalInstance",
+    "M2MToken",
     "MalformedBody",
     "Membership",
+    "OAuthToken",
     "OrgClaims",
     "Organization",
     "Session",
