@@ -32,11 +32,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException
+from fastapi import Depends, HTTPException, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.middleware import Middleware
 from starlette.requests import Request
 
-from clerk_middleware.core import Auth
+from clerk_middleware.core import Auth, MachineAuth, TokenType
+from clerk_middleware.core._options import accepts_token_option
 
 from ._common import ClerkAuth, Predicate, Reverification, build_options, check_handler, context_of
 from .starlette import (
@@ -54,7 +56,10 @@ __all__ = [
     "AuthDependency",
     "ClerkAuth",
     "ClerkFastAPIMiddleware",
+    "CurrentApiKey",
     "CurrentAuth",
+    "CurrentMachine",
+    "MachineAuthDependency",
     "ProtectDependency",
     "auth",
     "clerk_middleware",
@@ -158,3 +163,62 @@ class ProtectDependency:
 
 #: ``def endpoint(auth: CurrentAuth)``: the request's ``Auth`` (pending as signed out).
 CurrentAuth = Annotated[Auth, Depends(AuthDependency())]
+
+
+#: The HTTP bearer scheme machine-protected routes declare (``auto_error=False``:
+#: the dependency answers with Clerk's 401, not FastAPI's 403).
+clerk_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ClerkMachineToken",
+    description="A Clerk API key (ak_...), M2M token or OAuth access token.",
+)
+
+
+class MachineAuthDependency:
+    """A dependency for routes that machines call: ``auth.protect_async(token=..., scopes=...)``.
+
+    Declared with FastAPI's ``HTTPBearer``, so the OpenAPI schema shows the
+    route's bearer security scheme (and Swagger UI offers to send a token).
+    Use it as ``Depends(MachineAuthDependency(token="api_key"))`` or in
+    ``Security(...)``; the dependency's value is the authenticated
+    ``MachineAuth`` (or ``Auth``, when ``token`` lists ``"session_token"``).
+    Opaque tokens are verified with the Backend API without blocking the loop.
+
+    Args:
+        token: The accepted token types: ``"api_key"``, ``"m2m_token"``,
+            ``"oauth_token"``, a list of types, or ``"any"``.
+        scopes: Scopes the machine token must all carry.
+
+    Raises:
+        ConfigurationError: ``token`` names no token type.
+    """
+
+    def __init__(
+        self,
+        token: TokenType | list[TokenType] | str = "api_key",  # noqa: S107 - a token type
+        *,
+        scopes: list[str] | tuple[str, ...] | None = None,
+    ) -> None:
+        self.token = accepts_token_option(token)
+        self.scopes = tuple(scopes) if scopes is not None else None
+
+    async def __call__(
+        self,
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(clerk_bearer)],
+    ) -> Auth | MachineAuth:
+        """Return the authenticated auth object.
+
+        Raises:
+            AuthUnauthorized: 401 (rendered as ``HTTPException(401)`` with Clerk's headers).
+            RuntimeError: The app was not set up with ``clerk_middleware``.
+        """
+        del credentials  # declared for the schema; the middleware read the header
+        bound = ClerkAuth(context_of(request.scope, kind="FastAPI request"))
+        return await bound.protect_async(token=self.token, scopes=self.scopes)
+
+
+#: ``def endpoint(key: CurrentApiKey)``: an authenticated API key, else 401.
+CurrentApiKey = Annotated[MachineAuth, Depends(MachineAuthDependency("api_key"))]
+#: ``def endpoint(machine: CurrentMachine)``: an authenticated M2M token, else 401.
+CurrentMachine = Annotated[MachineAuth, Depends(MachineAuthDependency("m2m_token"))]

@@ -242,6 +242,10 @@ def _accepts_token(value: object) -> AcceptsToken:
     raise ConfigurationError(f"{expected}, got {value!r}.")
 
 
+#: The check of ``accepts_token`` (and of ``token=`` where a dependency takes one up front).
+accepts_token_option = _accepts_token
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClerkOptions:
     """Configuration of request authentication; validated when built.

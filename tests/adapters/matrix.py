@@ -101,9 +101,35 @@ def handler(auth: ClerkAuth, request: object) -> None:
         auth.protect()
 
 
+#: ``/view/machine-<name>`` actions: what the view asks of ``auth`` for machine tokens.
+MACHINE_ACTIONS: dict[str, Callable[[ClerkAuth], Any]] = {
+    "machine-m2m": lambda auth: auth.protect(token="m2m_token"),
+    "machine-oauth": lambda auth: auth.protect(token="oauth_token"),
+    "machine-scopes": lambda auth: auth.protect(token="m2m_token", scopes=["read"]),
+    "machine-list": lambda auth: auth.protect(token=["session_token", "oauth_token"]),
+    "machine-any": lambda auth: auth(accepts_token="any"),
+    "machine-ask": lambda auth: auth(accepts_token="m2m_token"),
+}
+
+
+def machine_fields(found: Any) -> dict[str, Any]:
+    """The fields of whatever object a machine action returned."""
+    return {
+        "kind": type(found).__name__,
+        "token_type": found.token_type,
+        "is_authenticated": found.is_authenticated,
+        "subject": getattr(found, "subject", None),
+        "user_id": getattr(found, "user_id", None),
+        "scopes": getattr(found, "scopes", None),
+    }
+
+
 def view_body(auth: ClerkAuth) -> dict[str, Any]:
     """What every view answers: perform the ``/view/`` action, then report the fields."""
     path = auth.request.path
+    machine = MACHINE_ACTIONS.get(path.removeprefix("/view/"))
+    if machine is not None and path.startswith("/view/"):
+        return machine_fields(machine(auth))
     if path.startswith("/view/"):
         _perform(auth, path.removeprefix("/view/"))
     elif path.startswith("/view-matcher/") and is_secret(auth.request):
