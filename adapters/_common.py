@@ -544,6 +544,24 @@ class ClerkAuth:
         unauthorized_url: str | None = None,
         tasks_url: str | None = None,
         treat_pending_as_signed_out: bool = True,
+        token: MachineTokenType,
+        scopes: list[str] | tuple[str, ...] | None = None,
+    ) -> MachineAuth: ...
+
+    @overload
+    def protect(
+        self,
+        predicate: Predicate | None = None,
+        *,
+        role: str | None = None,
+        permission: str | None = None,
+        feature: str | None = None,
+        plan: str | None = None,
+        reverification: Reverification = None,
+        unauthenticated_url: str | None = None,
+        unauthorized_url: str | None = None,
+        tasks_url: str | None = None,
+        treat_pending_as_signed_out: bool = True,
         token: AcceptsToken | list[TokenType],
         scopes: list[str] | tuple[str, ...] | None = None,
     ) -> Auth | MachineAuth: ...
@@ -615,6 +633,24 @@ class ClerkAuth:
         token: Literal["session_token"] = "session_token",  # noqa: S107 - a token type
         scopes: list[str] | tuple[str, ...] | None = None,
     ) -> Auth: ...
+
+    @overload
+    async def protect_async(
+        self,
+        predicate: Predicate | None = None,
+        *,
+        role: str | None = None,
+        permission: str | None = None,
+        feature: str | None = None,
+        plan: str | None = None,
+        reverification: Reverification = None,
+        unauthenticated_url: str | None = None,
+        unauthorized_url: str | None = None,
+        tasks_url: str | None = None,
+        treat_pending_as_signed_out: bool = True,
+        token: MachineTokenType,
+        scopes: list[str] | tuple[str, ...] | None = None,
+    ) -> MachineAuth: ...
 
     @overload
     async def protect_async(

@@ -37,6 +37,7 @@ from clerk_middleware.core import (
     Auth,
     AuthRequest,
     ClerkOptions,
+    MachineAuth,
     MalformedPathError,
     authenticate_request_async,
 )
@@ -147,6 +148,15 @@ class _LazyAuth:
             self._auth = self._context.auth()
         return self._auth
 
+    @property
+    def machine(self) -> MachineAuth | None:
+        """The machine token the middleware verified (``accepts_token`` names its type), or None."""
+        state = self._context.state
+        if state.token_type in (None, "session_token") or not state.is_signed_in:
+            return None
+        found = state.to_auth(accepts_token="any")  # noqa: S106 - a token type
+        return found if isinstance(found, MachineAuth) else None
+
 
 class ClerkCredentials(_LazyAuth):
     """``scope["auth"]``: Starlette-style credentials (``auth``, ``scopes``)."""
@@ -155,7 +165,15 @@ class ClerkCredentials(_LazyAuth):
 
     @property
     def scopes(self) -> list[str]:
-        """``["authenticated"]`` when signed in, else empty."""
+        """``["authenticated"]`` when signed in, else empty.
+
+        For a machine token the middleware verified, ``"authenticated"`` and the
+        token's own scopes, so ``@requires(["authenticated", "reports:write"])``
+        works for API keys and M2M tokens.
+        """
+        machine = self.machine
+        if machine is not None:
+            return ["authenticated", *(machine.scopes or ())]
         return ["authenticated"] if self.auth.is_signed_in else []
 
 
@@ -166,17 +184,20 @@ class ClerkUser(_LazyAuth):
 
     @property
     def is_authenticated(self) -> bool:
-        """True when signed in (a pending session counts as signed out)."""
-        return self.auth.is_signed_in
+        """True when signed in (a pending session counts as signed out), or a machine token."""
+        return self.machine is not None or self.auth.is_signed_in
 
     @property
     def identity(self) -> str:
-        """The user id, or ``""`` when signed out."""
+        """The user id (a machine token: its subject), or ``""`` when signed out."""
+        machine = self.machine
+        if machine is not None:
+            return machine.subject or ""
         return self.auth.user_id or ""
 
     @property
     def display_name(self) -> str:
-        """The user id (session tokens carry no name), or ``""``."""
+        """The identity (session tokens carry no name), or ``""``."""
         return self.identity
 
 

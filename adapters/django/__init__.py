@@ -78,6 +78,7 @@ from clerk_middleware.core import (
     authenticate_request,
     authenticate_request_async,
 )
+from clerk_middleware.core._machine import AcceptsToken, TokenType
 
 from .._common import (
     CONTROL_FLOW,
@@ -588,6 +589,10 @@ class ProtectMixin:
     unauthorized_url: ClassVar[str | None] = None
     tasks_url: ClassVar[str | None] = None
     treat_pending_as_signed_out: ClassVar[bool] = True
+    #: The accepted token types (``auth.protect(token=...)``), e.g. ``"api_key"``.
+    token: ClassVar[AcceptsToken | list[TokenType]] = "session_token"  # noqa: S105
+    #: Scopes a machine token must all carry.
+    scopes: ClassVar[tuple[str, ...] | None] = None
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         """Protect, then dispatch as the view would.
@@ -595,21 +600,34 @@ class ProtectMixin:
         Raises:
             AuthRedirect: 307 to sign-in (page requests) or the URL given.
             AuthNotFound: 404 for other requests and for failed checks.
+            AuthUnauthorized: 401 for machine tokens that may not proceed.
         """
         kind = type(self)
         overridden = kind.has_access is not ProtectMixin.has_access
-        auth.protect(
-            self.has_access if overridden else None,
-            role=kind.role,
-            permission=kind.permission,
-            feature=kind.feature,
-            plan=kind.plan,
-            reverification=kind.reverification,
-            unauthenticated_url=kind.unauthenticated_url,
-            unauthorized_url=kind.unauthorized_url,
-            tasks_url=kind.tasks_url,
-            treat_pending_as_signed_out=kind.treat_pending_as_signed_out,
-        )
+        checks: dict[str, Any] = {
+            "role": kind.role,
+            "permission": kind.permission,
+            "feature": kind.feature,
+            "plan": kind.plan,
+            "reverification": kind.reverification,
+            "unauthenticated_url": kind.unauthenticated_url,
+            "unauthorized_url": kind.unauthorized_url,
+            "tasks_url": kind.tasks_url,
+            "treat_pending_as_signed_out": kind.treat_pending_as_signed_out,
+            "token": kind.token,
+            "scopes": kind.scopes,
+        }
+        predicate = self.has_access if overridden else None
+        if getattr(kind, "view_is_async", False):
+            # An async view: a machine token is verified without blocking the loop.
+            async def protected() -> Any:
+                await auth.protect_async(predicate, **checks)
+                return await super(ProtectMixin, self).dispatch(  # type: ignore[misc]
+                    request, *args, **kwargs
+                )
+
+            return protected()
+        auth.protect(predicate, **checks)
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
     def has_access(self, has: Callable[..., bool]) -> bool:

@@ -105,3 +105,15 @@ def test_a_forged_machine_token_is_refused(
     assert clients[adapter]("/view/machine-m2m", headers).status == 401
     asked = json.loads(clients[adapter]("/view/machine-ask", headers).body)
     assert asked == {**M2M_OUT, "subject": None, "user_id": None, "scopes": None}
+
+
+@pytest.mark.parametrize("adapter", ["django", "django-async"])
+def test_django_protect_mixin_takes_token_and_scopes(
+    clients: dict[str, matrix.Client], issuer: TestIssuer, adapter: str
+) -> None:
+    get = clients[adapter]
+    found = get("/mixin/machine", _headers(issuer, "m2m"))
+    assert found.status == 200
+    assert json.loads(found.body)["subject"] == "mch_2worker"
+    assert get("/mixin/machine", _headers(issuer, "m2m-noscope")).status == 401
+    assert get("/mixin/machine", _headers(issuer, "session")).status == 401

@@ -100,6 +100,14 @@ class AdminView(ProtectMixin, View):
         return JsonResponse(matrix.view_body(auth))
 
 
+class MachineView(ProtectMixin, View):
+    token = "m2m_token"
+    scopes = ("read",)
+
+    def get(self, request: HttpRequest) -> JsonResponse:
+        return JsonResponse(matrix.machine_fields(auth(accepts_token="m2m_token")))
+
+
 class PredicateView(ProtectMixin, View):
     tasks_url = "/mixin-tasks"
 
@@ -138,6 +146,7 @@ handler404 = "tests.adapters.django.app.not_found"
 urlpatterns = routes(view, [
     path("mixin/admin", AdminView.as_view()),
     path("mixin/predicate", PredicateView.as_view()),
+    path("mixin/machine", MachineView.as_view()),
     *ROUTES,
 ])
 

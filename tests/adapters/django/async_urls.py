@@ -23,5 +23,20 @@ class AsyncAdminView(ProtectMixin, View):
         return JsonResponse(matrix.view_body(auth))
 
 
+class AsyncMachineView(ProtectMixin, View):
+    token = "m2m_token"
+    scopes = ("read",)
+
+    async def get(self, request: HttpRequest) -> JsonResponse:
+        found = await auth.verify(accepts_token="m2m_token")
+        return JsonResponse(matrix.machine_fields(found))
+
+
 handler404 = "tests.adapters.django.app.not_found"
-urlpatterns = routes(view, [path("mixin/admin", AsyncAdminView.as_view())])
+urlpatterns = routes(
+    view,
+    [
+        path("mixin/admin", AsyncAdminView.as_view()),
+        path("mixin/machine", AsyncMachineView.as_view()),
+    ],
+)
