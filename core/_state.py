@@ -140,14 +140,10 @@ class RequestState:
         """
         if self.status is AuthStatus.HANDSHAKE:
             return None
+        own = self._own_auth(treat_pending_as_signed_out)
         if accepts_token == "session_token" and self.token_type == "session_token":  # noqa: S105
-            # The common case, on every request: a session's own object, unfiltered.
-            if self.status is AuthStatus.SIGNED_OUT or self.claims is None:
-                return signed_out_auth()
-            return auth_from_claims(
-                self.claims, self.token, treat_pending_as_signed_out=treat_pending_as_signed_out
-            )
-        return accepted_auth(self._own_auth(treat_pending_as_signed_out), accepts_token)
+            return own  # the common case, on every request: nothing to filter
+        return accepted_auth(own, accepts_token)
 
     def _own_auth(self, treat_pending_as_signed_out: bool) -> AnyAuth:
         """Clerk's ``requestState.toAuth()``: the object of the state's own token type."""
