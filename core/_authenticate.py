@@ -971,8 +971,15 @@ class _Flow:
         except Exception:
             # Clerk: anything but its own verification error is an unexpected error.
             raise _machine_error(token_type, "unexpected-error", "", bare=True) from None
-        if not isinstance(data, Mapping):
-            raise _machine_error(token_type, "unexpected-error", "", bare=True)
+        if not _is_verified_resource(data):
+            # Clerk's SDK signs in on any 200 answer, even one that names no token
+            # (a proxy's error page, ``{}``); we sign nobody in on what we cannot read.
+            logger.warning(
+                "Clerk: the Backend API's answer to a machine token verification (%s) "
+                "describes no token; the request is signed out",
+                token_type,
+            )
+            raise _machine_error(token_type, "unexpected-error", "Unexpected error")
         if token_type == "oauth_token":  # noqa: S105 - a token type
             problem = oauth_audience_error(data.get("aud", ...), self.options.audiences)
             if problem is not None:
@@ -1153,6 +1160,16 @@ class _ForeignMachineError(MachineVerifyError):
 
     Clerk answers those with the reason ``unexpected-error`` and no message.
     """
+
+
+def _is_verified_resource(data: object) -> bool:
+    """Whether a verify endpoint's answer describes a token: a string ``id`` and ``subject``."""
+    if not isinstance(data, Mapping):
+        return False
+    token_id, subject = data.get("id"), data.get("subject")
+    return (
+        bool(token_id) and isinstance(token_id, str) and bool(subject) and isinstance(subject, str)
+    )
 
 
 def _machine_error(

@@ -17,7 +17,7 @@
 // The network: a case with `network: false` may not fetch at all (a fetch fails at
 // once and is reported as `network_attempted`); a case with `network: true` talks to
 // the local instance named by `options.apiUrl` (loopback only), and every request
-// Clerk sends is listed in `fetches` as {method, path, authorization}. With
+// Clerk sends is listed in `fetches` as {method, host, path, authorization}. With
 // `fetch_timeout_ms`, each fetch is aborted after that long, as a platform whose
 // fetch has a deadline would do (Clerk's own client sets none).
 
@@ -55,6 +55,7 @@ globalThis.fetch = async (input, init = {}) => {
   current.attempted = true;
   current.fetches.push({
     method: request.method,
+    host: url.host,
     path: url.pathname,
     authorization: request.headers.get("authorization"),
   });
@@ -163,7 +164,15 @@ async function runCase(testCase) {
     headers.append(name, value);
   }
   const request = new Request(testCase.request.url, { method: testCase.request.method, headers });
-  const { authenticateRequest } = createAuthenticateRequest({ options: {} });
+  // Clerk reads apiUrl (and apiVersion) only from the build-time options of
+  // createAuthenticateRequest, as clerkClient passes them; per-call values are overridden.
+  const buildTime = {};
+  for (const name of ["apiUrl", "apiVersion"]) {
+    if (testCase.options[name] !== undefined) {
+      buildTime[name] = testCase.options[name];
+    }
+  }
+  const { authenticateRequest } = createAuthenticateRequest({ options: buildTime });
   let state;
   try {
     state = await authenticateRequest(request, { ...testCase.options });

@@ -21,6 +21,7 @@ from clerk_middleware.core import (
     RequestState,
     authenticate_request,
     authenticate_request_async,
+    token_type_of,
 )
 from clerk_middleware.core._auth import Auth
 from clerk_middleware.core._authenticate import run_flow_async, run_flow_sync, start_flow
@@ -533,18 +534,15 @@ def test_opaque_token_errors(
 
 def test_opaque_oauth_audience(issuer: TestIssuer) -> None:
     options = issuer.options(audience=["api"])
-    ok, _ = drive(bearer("oat_1"), options, "any", lambda e: {"aud": ["api"], "subject": "u"})
+    ok, _ = drive(
+        bearer("oat_1"), options, "any", lambda e: {"id": "oat_id", "aud": ["api"], "subject": "u"}
+    )
     assert ok.status is AuthStatus.SIGNED_IN
-    bad, _ = drive(bearer("oat_1"), options, "any", lambda e: {"subject": "u"})
+    bad, _ = drive(bearer("oat_1"), options, "any", lambda e: {"id": "oat_id", "subject": "u"})
     assert bad.reason == "token-verification-failed"
     assert bad.message is not None and bad.message.startswith(
         "Invalid OAuth audience claim (aud) undefined."
     )
-
-
-def test_non_object_answer_is_unexpected(options: ClerkOptions) -> None:
-    state, _ = drive(bearer("mt_1"), options, "m2m_token", lambda e: ["x"])  # type: ignore[arg-type,return-value]
-    assert (state.reason, state.message) == ("unexpected-error", "")
 
 
 # --- to_auth: getAuthObjectForAcceptedToken ---------------------------------------------------
@@ -607,6 +605,35 @@ def test_machine_decisions_are_not_remembered(prod_issuer: TestIssuer) -> None:
         state, _ = drive(bearer("ak_1"), options, "any", answer)
         assert state.status is AuthStatus.SIGNED_IN
     assert len(calls) == 3  # a revoked key is refused on the next request
+
+
+@pytest.mark.parametrize("token", ["ak_1", "mt_1", "oat_1"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {},
+        {"id": "x"},
+        {"subject": "user_1"},
+        {"id": "", "subject": "user_1"},
+        {"id": 7, "subject": "u"},
+        {"id": "x", "subject": ["user_1"]},
+        {"object": "user", "id": "user_x"},
+        [],
+        "ok",
+        None,
+    ],
+    ids=repr,
+)
+def test_an_answer_that_names_no_token_signs_nobody_in(
+    prod_issuer: TestIssuer, token: str, answer: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Clerk's SDK signs in on any 200 answer; a proxy's page or ``{}`` must not.
+    state, _ = drive(bearer(token), prod_issuer.options(), "any", lambda e: answer)
+    assert state.status is AuthStatus.SIGNED_OUT
+    assert state.reason == "unexpected-error"
+    assert state.message == "Unexpected error (code=unexpected-error, status=n/a)"
+    assert state.token_type == token_type_of(token)
+    assert token not in caplog.text
 
 
 # --- sync and async --------------------------------------------------------------------------
