@@ -21,8 +21,9 @@ from clerk_middleware.adapters.django import (
     context_processor,
     get_auth,
 )
-from clerk_middleware.core import Auth, ConfigurationError, create_route_matcher
-from clerk_middleware.testing import ClerkTestKit, TestIssuer
+from clerk_middleware.adapters.django.rest_framework import ClerkMachine, HasScopes, IsMachine
+from clerk_middleware.core import Auth, ConfigurationError, MachineAuth, create_route_matcher
+from clerk_middleware.testing import ClerkTestKit, LocalInstance, TestIssuer
 
 from .. import matrix
 from ..clients import client_for_fixture, send
@@ -373,6 +374,73 @@ def test_drf_needs_the_middleware() -> None:
     client = loaded([])
     with pytest.raises(RuntimeError, match="did not pass through clerk_middleware"):
         client.get("/drf/me", headers={"host": "app.test"})
+
+
+def test_drf_machine_tokens_and_sessions(drf: Any, issuer: TestIssuer) -> None:
+    def get(token: str) -> Any:
+        return drf.get("/drf/machine-or-session", headers=bearer(token))
+
+    m2m = get(issuer.m2m_jwt("mch_2worker", scopes=["reports:read", "x"]))
+    assert m2m.status_code == 200
+    assert m2m.json() == {"kind": "ClerkMachine", "user": "mch_2worker",
+                          "token_type": "m2m_token", "scopes": ["reports:read", "x"]}
+    oauth = get(issuer.oauth_jwt("user_2abc", scopes=["reports:read"]))
+    assert oauth.json()["token_type"] == "oauth_token" and oauth.json()["user"] == "user_2abc"
+    session = get(issuer.session_token())
+    assert session.json() == {"kind": "ClerkUser", "user": "user_2abc",
+                              "token_type": "session_token", "scopes": []}
+    # A machine without the scope is authenticated but not allowed: 403, as DRF answers.
+    assert get(issuer.m2m_jwt("mch_2worker", scopes=["x"])).status_code == 403
+
+
+def test_drf_machine_401s(drf: Any, issuer: TestIssuer, other_issuer: TestIssuer) -> None:
+    fapi = "happy-hippo-1.clerk.accounts.dev"
+    resource = f'Bearer resource_metadata="https://{fapi}/.well-known/oauth-protected-resource"'
+    cases = {
+        other_issuer.m2m_jwt("mch_2worker", scopes=["reports:read"]): "Bearer",  # forged
+        other_issuer.oauth_jwt("user_2abc", scopes=["reports:read"]): resource,
+    }
+    for token, challenge in cases.items():
+        response = drf.get("/drf/machine-or-session", headers=bearer(token))
+        assert response.status_code == 401, token
+        assert response.headers["www-authenticate"] == challenge
+
+
+def test_drf_machine_with_an_opaque_api_key(issuer: TestIssuer) -> None:
+    # An API key verified by the Backend API of a local instance, over HTTP.
+    with LocalInstance() as instance:
+        middleware = install(clerk_middleware(
+            None, publishable_key=instance.publishable_key, secret_key=instance.secret_key,
+            api_url=instance.url,
+        ))
+        client = loaded([middleware])
+        key = instance.create_api_key("org_7", name="ci", scopes=["reports:read"])
+        found = client.get("/drf/api-keys-only", headers=bearer(key.secret))
+        assert (found.status_code, found.json()) == (200, {"subject": "org_7"})
+        assert instance.count("api_key_verify") == 1
+        m2m = instance.create_m2m_token("mch_1", scopes=["reports:read"])
+        refused = client.get("/drf/api-keys-only", headers=bearer(m2m.token))
+        assert refused.status_code == 401  # not an accepted type: no verification call
+        assert instance.count("m2m_token_verify") == 0
+        instance.revoke_api_key(key.id)
+        assert client.get("/drf/api-keys-only", headers=bearer(key.secret)).status_code == 401
+        assert instance.count("api_key_verify") == 2
+        either = client.get("/drf/machine-or-session", headers=bearer(m2m.token))
+        assert either.json()["user"] == "mch_1"
+
+
+def test_clerk_machine() -> None:
+    auth = MachineAuth(token_type="api_key", is_authenticated=True, id="ak_1",
+                       subject="user_1", scopes=["a"])
+    machine = ClerkMachine(auth)
+    assert (machine.pk, machine.username, str(machine), machine.scopes) == (
+        "user_1", "user_1", "user_1", ("a",))
+    assert machine.is_authenticated and not machine.is_anonymous
+    assert not machine.has_perm("a") and not machine.has_perms(["a"])
+    assert not machine.has_module_perms("auth")
+    assert machine == ClerkMachine(auth) and len({machine, ClerkMachine(auth)}) == 1
+    assert repr(HasScopes("a", "b", token="api_key")) == "HasScopes('a', 'b', token='api_key')"
+    assert repr(IsMachine("m2m_token")) == "IsMachine('m2m_token')"
 
 
 # --- options ------------------------------------------------------------------------------------

@@ -12,7 +12,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clerk_middleware.adapters.django import ClerkBackend, ClerkUser, get_auth
-from clerk_middleware.adapters.django.rest_framework import HasPermission, HasRole, IsSignedIn
+from clerk_middleware.adapters.django.rest_framework import (
+    ClerkAuthentication,
+    ClerkMachineAuthentication,
+    HasPermission,
+    HasRole,
+    HasScopes,
+    IsMachine,
+    IsSignedIn,
+)
 from clerk_middleware.core import Auth, create_route_matcher
 
 is_admin_path = create_route_matcher(["/admin(.*)"])
@@ -53,6 +61,32 @@ class PendingAware(APIView):
         return Response({"ok": True})
 
 
+class MachineOrSession(APIView):
+    """Machines with ``reports:read``, or any signed-in user."""
+
+    authentication_classes = (ClerkMachineAuthentication, ClerkAuthentication)
+    permission_classes = (HasScopes("reports:read") | IsSignedIn,)
+
+    def get(self, request: Request) -> Response:
+        user: Any = request.user
+        credentials: Any = request.auth
+        return Response({"kind": user.__class__.__name__, "user": user.username,
+                         "token_type": getattr(credentials, "token_type", None),
+                         "scopes": list(getattr(user, "scopes", ()))})
+
+
+class ApiKeysOnlyAuthentication(ClerkMachineAuthentication):
+    accepts_token = "api_key"
+
+
+class ApiKeysOnly(APIView):
+    authentication_classes = (ApiKeysOnlyAuthentication,)
+    permission_classes = (IsMachine("api_key"),)
+
+    def get(self, request: Request) -> Response:
+        return Response({"subject": request.user.username})  # type: ignore[union-attr]
+
+
 def user_view(request: HttpRequest) -> JsonResponse:
     user: Any = request.user
     return JsonResponse({"kind": user.__class__.__name__, "authenticated": user.is_authenticated,
@@ -89,6 +123,8 @@ ROUTES = [
     path("drf/admin", Admin.as_view()),
     path("drf/not-admin", NotAdmin.as_view()),
     path("drf/pending-aware", PendingAware.as_view()),
+    path("drf/machine-or-session", MachineOrSession.as_view()),
+    path("drf/api-keys-only", ApiKeysOnly.as_view()),
     path("user", user_view),
     path("async-user", async_user_view),
     path("billing", billing),
