@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Final, Literal, NoReturn, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, TypeVar, cast, overload
 from urllib.parse import quote
 
 from clerk_middleware import core
@@ -59,6 +59,10 @@ from clerk_middleware.core._machine import (
 )
 from clerk_middleware.core._options import OptionSource, check_option_names, resolve_options
 from clerk_middleware.core._protect import ReturnBackUrl
+from clerk_middleware.core._resources import User, fetch_user, fetch_user_async
+
+if TYPE_CHECKING:
+    from clerk_backend_api import Clerk
 from clerk_middleware.core._state import AnyAuth, accepted_auth
 
 __all__ = [
@@ -76,9 +80,12 @@ __all__ = [
     "build_options",
     "check_handler",
     "check_option_names",
+    "clerk_client",
     "context_of",
     "control_flow_answer",
     "current_context",
+    "current_user",
+    "current_user_async",
     "handshake_answer",
     "is_async_callable",
     "protect",
@@ -146,6 +153,8 @@ class RequestContext:
     options: ClerkOptions
     #: The request decided with ``accepts_token=_ANY``, when a handler needed it.
     any_state: RequestState | None = None
+    #: What ``current_user()`` fetched for this request (one Backend API call at most).
+    user: User | None = None
 
     def token_type(self) -> TokenType:
         """The type Clerk reads the request's header token as (``session_token`` without one)."""
@@ -227,16 +236,119 @@ class RequestContext:
             # The default, on every request: the middleware's own state decides.
             auth = self.state.to_auth(treat_pending_as_signed_out=treat_pending_as_signed_out)
             # Handshake states never get a context: the middleware answered them with a 307.
-            return auth if auth is not None else Auth()
+            if auth is None:
+                return Auth()
+            if auth.is_signed_in:
+                # get_token(template=...) calls this instance's Backend API.
+                _bind_options(auth, self.options)
+            return auth
         state = self._state_for(accepts_token)
-        own = None if state is None else state.to_auth(
-            treat_pending_as_signed_out=treat_pending_as_signed_out, accepts_token=_ANY
+        own = (
+            None
+            if state is None
+            else state.to_auth(
+                treat_pending_as_signed_out=treat_pending_as_signed_out, accepts_token=_ANY
+            )
         )
         if own is None:
             # The request's token is of a type not accepted (or its state is a
             # handshake): any object of its type filters to the same answer.
             own = _placeholder(self.token_type())
-        return accepted_auth(own, accepts_token)
+        found = accepted_auth(own, accepts_token)
+        if isinstance(found, Auth) and found.is_signed_in:
+            _bind_options(found, self.options)
+        return found
+
+    def current_user(self, *, treat_pending_as_signed_out: bool = True) -> User | None:
+        """The Backend API user of the request's session (see ``current_user``).
+
+        Raises:
+            BackendApiError: The Backend API call failed.
+            RuntimeError: On a running event loop before the user was fetched
+                (use ``current_user_async``).
+        """
+        user_id = self.auth(treat_pending_as_signed_out=treat_pending_as_signed_out).user_id
+        if not user_id:
+            return None
+        if self.user is None or self.user.id != user_id:
+            self.user = fetch_user(self.options, user_id)
+        return self.user
+
+    async def current_user_async(self, *, treat_pending_as_signed_out: bool = True) -> User | None:
+        """The ``async`` twin of ``current_user``.
+
+        Raises:
+            BackendApiError: The Backend API call failed.
+        """
+        user_id = self.auth(treat_pending_as_signed_out=treat_pending_as_signed_out).user_id
+        if not user_id:
+            return None
+        if self.user is None or self.user.id != user_id:
+            self.user = await fetch_user_async(self.options, user_id)
+        return self.user
+
+
+#: Sets ``Auth._options`` (a frozen slot) without the cost of ``dataclasses.replace``.
+_bind_options: Final[Callable[[Auth, ClerkOptions], None]] = vars(Auth)["_options"].__set__
+
+
+def current_user(*, treat_pending_as_signed_out: bool = True) -> User | None:
+    """Clerk's ``currentUser()``: the signed-in user of the current request, from the Backend API.
+
+    ``GET /v1/users/{user_id}`` for ``auth().user_id``, once per request (later
+    calls return the same object). None when signed out, and for a pending
+    session unless ``treat_pending_as_signed_out=False``.
+
+    Args:
+        treat_pending_as_signed_out: False fetches a pending session's user too.
+
+    Returns:
+        The user, or None.
+
+    Raises:
+        BackendApiError: The Backend API call failed (e.g. 404: the user was deleted).
+        RuntimeError: No request is in progress, or (on a running event loop)
+            the user must be fetched: use ``await current_user_async()``.
+    """
+    return current_context().current_user(treat_pending_as_signed_out=treat_pending_as_signed_out)
+
+
+async def current_user_async(*, treat_pending_as_signed_out: bool = True) -> User | None:
+    """The ``async`` twin of ``current_user``: the Backend API call does not block.
+
+    Args:
+        treat_pending_as_signed_out: False fetches a pending session's user too.
+
+    Returns:
+        The user, or None.
+
+    Raises:
+        BackendApiError: The Backend API call failed.
+        RuntimeError: No request is in progress.
+    """
+    return await current_context().current_user_async(
+        treat_pending_as_signed_out=treat_pending_as_signed_out
+    )
+
+
+def clerk_client() -> Clerk:
+    """Clerk's ``clerkClient()``: Clerk's Python Backend SDK for this app's instance.
+
+    A ``clerk_backend_api.Clerk`` (the ``backend-api`` extra) with the secret
+    key and ``api_url`` of the current request's options, or, outside a
+    request, of the ``CLERK_*`` environment variables. One client per instance
+    is shared.
+
+    Returns:
+        The client.
+
+    Raises:
+        ConfigurationError: No secret key is configured.
+        ImportError: ``clerk-backend-api`` is not installed.
+    """
+    context = _current.get(None)
+    options = context.options if context is not None else ClerkOptions.from_env()
+    return core.clerk_client(options)
 
 
 def _placeholder(token_type: TokenType) -> AnyAuth:
@@ -405,10 +517,16 @@ def _checks(  # noqa: PLR0917 - one place builds protect()'s keyword set
     scopes: list[str] | tuple[str, ...] | None,
 ) -> dict[str, Any]:
     return {
-        "role": role, "permission": permission, "feature": feature, "plan": plan,
-        "reverification": reverification, "unauthenticated_url": unauthenticated_url,
-        "unauthorized_url": unauthorized_url, "tasks_url": tasks_url,
-        "token": _accepts(token), "scopes": tuple(scopes) if scopes is not None else None,
+        "role": role,
+        "permission": permission,
+        "feature": feature,
+        "plan": plan,
+        "reverification": reverification,
+        "unauthenticated_url": unauthenticated_url,
+        "unauthorized_url": unauthorized_url,
+        "tasks_url": tasks_url,
+        "token": _accepts(token),
+        "scopes": tuple(scopes) if scopes is not None else None,
     }
 
 
@@ -611,8 +729,16 @@ class ClerkAuth:
                 on an event loop, see ``auth()``: use ``protect_async``).
         """
         checks = _checks(
-            role, permission, feature, plan, reverification, unauthenticated_url,
-            unauthorized_url, tasks_url, token, scopes,
+            role,
+            permission,
+            feature,
+            plan,
+            reverification,
+            unauthenticated_url,
+            unauthorized_url,
+            tasks_url,
+            token,
+            scopes,
         )
         return _protected(_run_protect(self._get(), predicate, treat_pending_as_signed_out, checks))
 
@@ -691,8 +817,16 @@ class ClerkAuth:
         Arguments, return value and exceptions as ``protect()``.
         """
         checks = _checks(
-            role, permission, feature, plan, reverification, unauthenticated_url,
-            unauthorized_url, tasks_url, token, scopes,
+            role,
+            permission,
+            feature,
+            plan,
+            reverification,
+            unauthenticated_url,
+            unauthorized_url,
+            tasks_url,
+            token,
+            scopes,
         )
         context = self._get()
         await context.verify_async(checks["token"])
@@ -710,7 +844,9 @@ class ClerkAuth:
         """
         context = self._get()
         core.redirect_to_sign_in(
-            context.request, context.options, return_back_url=return_back_url,
+            context.request,
+            context.options,
+            return_back_url=return_back_url,
             session_status=context.auth().session_status,
         )
 
@@ -722,7 +858,9 @@ class ClerkAuth:
         """
         context = self._get()
         core.redirect_to_sign_up(
-            context.request, context.options, return_back_url=return_back_url,
+            context.request,
+            context.options,
+            return_back_url=return_back_url,
             session_status=context.auth().session_status,
         )
 
@@ -769,6 +907,7 @@ class ControlHelper:
         enforce = self._enforce
         accepts = self._accepts
         if inspect.iscoroutinefunction(view):
+
             @functools.wraps(view)
             async def async_view(*args: Any, **kwargs: Any) -> Any:
                 context = current_context()
@@ -795,6 +934,7 @@ def signed_in(*, treat_pending_as_signed_out: bool = True) -> ControlHelper:
     Returns:
         A ``ControlHelper``.
     """
+
     def check(context: RequestContext) -> bool:
         return context.auth(treat_pending_as_signed_out=treat_pending_as_signed_out).is_signed_in
 
@@ -813,6 +953,7 @@ def signed_out(*, treat_pending_as_signed_out: bool = True) -> ControlHelper:
     Returns:
         A ``ControlHelper``.
     """
+
     def check(context: RequestContext) -> bool:
         return not context.auth(
             treat_pending_as_signed_out=treat_pending_as_signed_out
@@ -862,8 +1003,16 @@ def protect(
         A ``ControlHelper``.
     """
     checks = _checks(
-        role, permission, feature, plan, reverification, unauthenticated_url,
-        unauthorized_url, tasks_url, token, scopes,
+        role,
+        permission,
+        feature,
+        plan,
+        reverification,
+        unauthenticated_url,
+        unauthorized_url,
+        tasks_url,
+        token,
+        scopes,
     )
 
     def enforce(context: RequestContext) -> None:

@@ -45,6 +45,9 @@ from .starlette import (
     ClerkStarletteMiddleware,
     StarletteHandler,
     auth,
+    clerk_client,
+    current_user,
+    current_user_async,
     get_auth,
     protect,
     register_jinja2_helpers,
@@ -62,7 +65,10 @@ __all__ = [
     "MachineAuthDependency",
     "ProtectDependency",
     "auth",
+    "clerk_client",
     "clerk_middleware",
+    "current_user",
+    "current_user_async",
     "get_auth",
     "protect",
     "register_jinja2_helpers",
@@ -140,9 +146,14 @@ class ProtectDependency:
     ) -> None:
         self.predicate = predicate
         self.checks: dict[str, Any] = {
-            "role": role, "permission": permission, "feature": feature, "plan": plan,
-            "reverification": reverification, "unauthenticated_url": unauthenticated_url,
-            "unauthorized_url": unauthorized_url, "tasks_url": tasks_url,
+            "role": role,
+            "permission": permission,
+            "feature": feature,
+            "plan": plan,
+            "reverification": reverification,
+            "unauthenticated_url": unauthenticated_url,
+            "unauthorized_url": unauthorized_url,
+            "tasks_url": tasks_url,
             "treat_pending_as_signed_out": treat_pending_as_signed_out,
         }
 

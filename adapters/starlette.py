@@ -55,7 +55,10 @@ from ._common import (
     auth,
     build_options,
     check_handler,
+    clerk_client,
     context_of,
+    current_user,
+    current_user_async,
     is_async_callable,
     protect,
     signed_in,
@@ -72,7 +75,10 @@ __all__ = [
     "ClerkStarletteMiddleware",
     "StarletteHandler",
     "auth",
+    "clerk_client",
     "clerk_middleware",
+    "current_user",
+    "current_user_async",
     "get_auth",
     "protect",
     "register_jinja2_helpers",
@@ -143,6 +149,7 @@ class _ErrorPages:
 
     def handler(self, handler: StarletteHandler) -> StarletteHandler:
         """``handler``, answering its 404/401 with the app's error page."""
+
         async def with_error_pages(auth: ClerkAuth, request: Request) -> ASGIApp | None:
             try:
                 result = handler(auth, request)
@@ -154,6 +161,7 @@ class _ErrorPages:
 
     def page(self, exc: AuthNotFound | AuthUnauthorized) -> ASGIApp:
         """The ASGI app answering ``exc`` with the app's page for its status."""
+
         async def error_page(scope: Scope, receive: Receive, send: Send) -> None:
             http_exc = self.http_exception(exc.status_code, headers=dict(exc.headers))
             app = scope.get("app")

@@ -60,6 +60,15 @@ from ._protect import (
     redirect_to_sign_up,
 )
 from ._request import AuthRequest
+from ._resources import (
+    EmailAddress,
+    User,
+    clerk_client,
+    fetch_user,
+    fetch_user_async,
+    session_token,
+    session_token_async,
+)
 from ._routes import RouteMatcher, create_route_matcher
 from ._state import AuthStatus, RequestState
 
@@ -80,6 +89,7 @@ __all__ = [
     "ClerkError",
     "ClerkOptions",
     "ConfigurationError",
+    "EmailAddress",
     "InvalidTokenAuth",
     "JwksPolicy",
     "MachineAuth",
@@ -94,17 +104,23 @@ __all__ = [
     "RouteMatcher",
     "TokenType",
     "TokenVerificationError",
+    "User",
     "authenticate_request",
     "authenticate_request_async",
     "build_sign_in_url",
     "build_sign_up_url",
+    "clerk_client",
     "configure_backend",
     "create_route_matcher",
+    "fetch_user",
+    "fetch_user_async",
     "is_page_request",
     "protect",
     "redirect_to_sign_in",
     "redirect_to_sign_up",
     "reset_backends",
+    "session_token",
+    "session_token_async",
     "token_type_of",
 ]
 

@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Final, Literal, TypedDict
 
+from ._options import ClerkOptions
+from ._resources import session_token, session_token_async
+
 __all__ = [
     "Auth",
     "ReverificationConfig",
@@ -183,15 +186,84 @@ class Auth:
     token: str | None = field(default=None, repr=False)  # a credential: never in reprs
     is_signed_in: bool = False
     token_type: Literal["session_token"] = "session_token"  # noqa: S105 - not a secret
+    #: The request's options, for ``get_token(template=...)``: set by the adapters'
+    #: ``auth()``; left unset on objects built elsewhere (read with getattr).
+    _options: ClerkOptions | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def is_authenticated(self) -> bool:
         """Alias of ``is_signed_in`` (Clerk's ``isAuthenticated``)."""
         return self.is_signed_in
 
-    def get_token(self) -> str | None:
-        """The raw session token (None when signed out); for calling your own APIs."""
-        return self.token if self.is_signed_in else None
+    def get_token(
+        self, *, template: str | None = None, expires_in_seconds: int | None = None
+    ) -> str | None:
+        """The session token, or a new one from a JWT template (Clerk's ``getToken()``).
+
+        Without arguments: the request's own session token, for calling your
+        own APIs (no network). With ``template`` and/or ``expires_in_seconds``:
+        a new token from the Backend API (``POST /v1/sessions/{sid}/tokens/
+        {template}``), e.g. for a third-party service configured in Clerk.
+
+        Args:
+            template: A JWT template's name.
+            expires_in_seconds: The new token's lifetime.
+
+        Returns:
+            The token; None when signed out.
+
+        Raises:
+            BackendApiError: The Backend API call failed.
+            RuntimeError: A new token is asked on a running event loop (use
+                ``get_token_async``), or of an object that no request's ``auth()``
+                returned (use ``core.session_token(options, ...)``).
+            ValueError: ``expires_in_seconds`` is not a positive whole number.
+        """
+        if not self.is_signed_in:
+            return None
+        if template is None and expires_in_seconds is None:
+            return self.token
+        if not self.session_id:
+            return None
+        return session_token(
+            self._bound_options(),
+            self.session_id,
+            template=template,
+            expires_in_seconds=expires_in_seconds,
+        )
+
+    async def get_token_async(
+        self, *, template: str | None = None, expires_in_seconds: int | None = None
+    ) -> str | None:
+        """The ``async`` twin of ``get_token``: the Backend API call does not block.
+
+        Raises:
+            BackendApiError: As ``get_token``.
+            RuntimeError: The object was not returned by a request's ``auth()``.
+            ValueError: As ``get_token``.
+        """
+        if not self.is_signed_in:
+            return None
+        if template is None and expires_in_seconds is None:
+            return self.token
+        if not self.session_id:
+            return None
+        return await session_token_async(
+            self._bound_options(),
+            self.session_id,
+            template=template,
+            expires_in_seconds=expires_in_seconds,
+        )
+
+    def _bound_options(self) -> ClerkOptions:
+        options: ClerkOptions | None = getattr(self, "_options", None)
+        if options is None:
+            raise RuntimeError(
+                "get_token(template=...) needs the request's Clerk instance: call it on the "
+                "object auth() returns, or use clerk_middleware.core.session_token(options, "
+                "session_id, template=...)."
+            )
+        return options
 
     def has(
         self,
@@ -383,7 +455,8 @@ _AUTH_FIELDS = (
     "is_signed_in",
     "token_type",
 )
-if tuple(f.name for f in fields(Auth)) != _AUTH_FIELDS:  # pragma: no cover - a guard for edits
+# A guard for edits (``_options`` is not set through the constructor).
+if tuple(f.name for f in fields(Auth) if f.init) != _AUTH_FIELDS:  # pragma: no cover
     raise TypeError("_AUTH_FIELDS must list Auth's fields in order")
 (
     _set_user_id,

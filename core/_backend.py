@@ -123,7 +123,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Final, Generic, Literal, TypeVar, assert_never, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import anyio
 import httpx
@@ -877,6 +877,34 @@ def _interpret_machine(outcome: _Reply | _Unreachable, not_found: str) -> dict[s
     if outcome.status == 404:
         raise MachineVerifyError("token-invalid", not_found, 404)
     raise _unexpected(outcome.status)
+
+
+def _interpret_resource(outcome: _Reply | _Unreachable, call: _Call) -> Any:
+    """The JSON of a 2xx answer to an app's call, else ``BackendApiError`` (no secrets in it)."""
+    where = f"{call.method} {urlsplit(call.url).path}"
+    if isinstance(outcome, _Unreachable):
+        raise BackendApiError(f"Clerk Backend API: {where}: {outcome.description}.")
+    data: Any = None
+    if outcome.is_json:
+        try:
+            data = outcome.json()
+        except ValueError:
+            data = None
+    if outcome.ok:
+        if data is None:
+            raise BackendApiError(
+                f"Clerk Backend API: {where}: the answer is not JSON.", status=outcome.status
+            )
+        return data
+    error = _first_error(data)
+    code = error.get("code") if error is not None else None
+    message = error.get("message") if error is not None else None
+    detail = f": {message.rstrip('.')}" if isinstance(message, str) and message else ""
+    raise BackendApiError(
+        f"Clerk Backend API: {where} answered {outcome.status}{detail}.",
+        status=outcome.status,
+        code=code if isinstance(code, str) else None,
+    )
 
 
 def _machine_call(api_url: str, token_type: str, token: str, authorization: str | None) -> _Call:
@@ -1679,6 +1707,51 @@ class BackendApi:
 
     def _deadline(self) -> float:
         return time.monotonic() + self.timeout
+
+    # -- calls the app makes (current user, template tokens): no budget, no single flight
+
+    def _resource_call(self, method: str, path: str, body: Mapping[str, Any] | None) -> _Call:
+        if not self._has_secret:
+            raise ConfigurationError(
+                "A secret key is required to call the Backend API: set CLERK_SECRET_KEY."
+            )
+        return _Call(method, f"{self.api_url}/{API_VERSION}/{path.lstrip('/')}", body=body)
+
+    def call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        """Call a Backend API endpoint and return its JSON (blocking).
+
+        For what an app asks for (the current user, a template token), not what
+        requests cause: there is no budget and no single flight; the timeout
+        and the response size limit are the same as for every call.
+
+        Args:
+            method: ``"GET"`` or ``"POST"``...
+            path: The path under ``/v1``, e.g. ``"users/user_123"``; its
+                variable parts already percent-encoded.
+            body: A JSON body.
+
+        Returns:
+            The decoded JSON of a 2xx answer.
+
+        Raises:
+            BackendApiError: Any other answer (``status`` and ``code`` from the
+                API's first error), no answer in time, or an answer that is not JSON.
+            ConfigurationError: No secret key is configured.
+        """
+        call = self._resource_call(method, path, body)
+        return _interpret_resource(self._exchange(call, self._deadline()), call)
+
+    async def call_async(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None
+    ) -> Any:
+        """The ``async`` twin of ``call``.
+
+        Raises:
+            BackendApiError: As ``call``.
+            ConfigurationError: As ``call``.
+        """
+        call = self._resource_call(method, path, body)
+        return _interpret_resource(await self._exchange_async(call, self._deadline()), call)
 
     # -- the flow's effects
 

@@ -58,6 +58,7 @@ token is not this session's, or not signed by this instance).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import hmac
 import logging
 import re
@@ -116,6 +117,8 @@ Endpoint = Literal[
     "api_key_verify",
     "m2m_token_verify",
     "oauth_token_verify",
+    "user",
+    "session_token",
 ]
 SessionStatus = Literal["active", "pending", "ended"]
 
@@ -130,6 +133,18 @@ KEY_REJECTED_MESSAGE = (
     "The provided Clerk Secret Key is invalid. Make sure that your Clerk Secret Key is correct."
 )
 _REFRESH_PATH = re.compile(r"/v1/sessions/([^/]+)/refresh")
+_USER_PATH = re.compile(r"/v1/users/([^/]+)")
+_TOKEN_PATH = re.compile(r"/v1/sessions/([^/]+)/tokens(?:/([^/]+))?")
+#: Template claims whose whole value is one of these are replaced by the user's value.
+_SHORTCODES = (
+    "user.id",
+    "user.first_name",
+    "user.last_name",
+    "user.primary_email_address",
+    "user.username",
+    "user.public_metadata",
+    "user.external_id",
+)
 #: The machine verification endpoints: path -> (endpoint name, body field).
 _MACHINE_PATHS: Mapping[str, tuple[Endpoint, str]] = {
     "/api_keys/verify": ("api_key_verify", "secret"),
@@ -150,12 +165,41 @@ class User:
         email_address: Primary email address, if any.
         first_name: First name, if any.
         last_name: Last name, if any.
+        username: Username, if any.
+        public_metadata: Public metadata.
+        private_metadata: Private metadata.
+        external_id: The app's own id for the user, if any.
+        created_at: When it was created, Unix milliseconds (0: unknown).
     """
 
     id: str
     email_address: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+    username: str | None = None
+    public_metadata: Mapping[str, Any] = field(default_factory=dict)
+    private_metadata: Mapping[str, Any] = field(default_factory=dict)
+    external_id: str | None = None
+    created_at: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class JwtTemplate:
+    """A JWT template: what ``POST /v1/sessions/{sid}/tokens/{name}`` signs.
+
+    Attributes:
+        name: The template's name.
+        claims: Its custom claims; a string value that is exactly a shortcode
+            (``"{{user.id}}"``, ``"{{user.primary_email_address}}"``,
+            ``"{{user.first_name}}"``, ``"{{user.last_name}}"``,
+            ``"{{user.username}}"``, ``"{{user.public_metadata}}"``,
+            ``"{{user.external_id}}"``) is replaced by the user's value.
+        lifetime: Seconds its tokens live.
+    """
+
+    name: str
+    claims: Mapping[str, Any] = field(default_factory=dict)
+    lifetime: int = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +372,80 @@ class OAuthToken:
 
 def _expired(expiration: int | None, now_ms: int) -> bool:
     return expiration is not None and expiration <= now_ms
+
+
+def _shortcode(value: Any) -> str | None:
+    """The shortcode a template claim's value is exactly (``"{{user.id}}"``), if any."""
+    if isinstance(value, str) and value.startswith("{{") and value.endswith("}}"):
+        code = value[2:-2].strip()
+        if code in _SHORTCODES:
+            return code
+    return None
+
+
+def _user_json(user: User, last_sign_in_at: int | None) -> dict[str, Any]:
+    """A user as Clerk's Backend API describes one (the fields apps read most)."""
+    email_id = f"idn_{hashlib.sha256(user.id.encode()).hexdigest()[:24]}"
+    addresses = []
+    if user.email_address is not None:
+        addresses.append(
+            {
+                "id": email_id,
+                "object": "email_address",
+                "email_address": user.email_address,
+                "reserved": False,
+                "verification": {
+                    "object": "verification_otp",
+                    "status": "verified",
+                    "strategy": "email_code",
+                    "attempts": 1,
+                    "expire_at": None,
+                },
+                "linked_to": [],
+                "created_at": user.created_at,
+                "updated_at": user.created_at,
+            }
+        )
+    return {
+        "object": "user",
+        "id": user.id,
+        "external_id": user.external_id,
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "image_url": f"https://img.clerk.com/{user.id}",
+        "has_image": False,
+        "primary_email_address_id": email_id if addresses else None,
+        "primary_phone_number_id": None,
+        "email_addresses": addresses,
+        "phone_numbers": [],
+        "external_accounts": [],
+        "public_metadata": dict(user.public_metadata),
+        "private_metadata": dict(user.private_metadata),
+        "unsafe_metadata": {},
+        "primary_web3_wallet_id": None,
+        "web3_wallets": [],
+        "passkeys": [],
+        "saml_accounts": [],
+        "enterprise_accounts": [],
+        "password_enabled": False,
+        "two_factor_enabled": False,
+        "totp_enabled": False,
+        "backup_code_enabled": False,
+        "mfa_enabled_at": None,
+        "mfa_disabled_at": None,
+        "banned": False,
+        "locked": False,
+        "lockout_expires_in_seconds": None,
+        "verification_attempts_remaining": None,
+        "delete_self_enabled": True,
+        "create_organization_enabled": True,
+        "created_at": user.created_at,
+        "updated_at": user.created_at,
+        "last_sign_in_at": last_sign_in_at,
+        "last_active_at": last_sign_in_at,
+        "legal_accepted_at": None,
+    }
 
 
 def _api_key_json(key: ApiKey, now_ms: int) -> dict[str, Any]:
@@ -529,6 +647,8 @@ class LocalInstance:
         self._thread: threading.Thread | None = None
         self._signers: list[TestIssuer] = [self.issuer]
         self._users: dict[str, User] = {}
+        self._templates: dict[str, JwtTemplate] = {}
+        self._last_sign_in: dict[str, int] = {}
         self._organizations: dict[str, Organization] = {}
         self._memberships: dict[tuple[str, str], Membership] = {}
         self._clients: dict[str, Client] = {}
@@ -867,6 +987,10 @@ class LocalInstance:
             return "handshake", self._serve_handshake
         if method == "POST" and path in _MACHINE_PATHS:
             return _MACHINE_PATHS[path][0], self._serve_machine_verify
+        if method == "GET" and _USER_PATH.fullmatch(path):
+            return "user", self._serve_user
+        if method == "POST" and _TOKEN_PATH.fullmatch(path):
+            return "session_token", self._serve_session_token
         with self._lock:
             name, route = self._routes.get((method, path), ("other", None))
         return name, route
@@ -880,20 +1004,36 @@ class LocalInstance:
         email_address: str | None = None,
         first_name: str | None = None,
         last_name: str | None = None,
+        username: str | None = None,
+        public_metadata: Mapping[str, Any] | None = None,
+        private_metadata: Mapping[str, Any] | None = None,
+        external_id: str | None = None,
     ) -> User:
-        """Add a user.
+        """Add a user; the Backend API serves them at ``GET /v1/users/{id}``.
 
         Args:
             user_id: Its id; a random ``user_...`` by default.
             email_address: Primary email address.
             first_name: First name.
             last_name: Last name.
+            username: Username.
+            public_metadata: Public metadata.
+            private_metadata: Private metadata.
+            external_id: The app's own id for the user.
 
         Returns:
             The user.
         """
         user = User(
-            user_id or f"user_{secrets.token_hex(12)}", email_address, first_name, last_name
+            user_id or f"user_{secrets.token_hex(12)}",
+            email_address,
+            first_name,
+            last_name,
+            username,
+            dict(public_metadata or {}),
+            dict(private_metadata or {}),
+            external_id,
+            self._now_ms(),
         )
         with self._lock:
             self._users[user.id] = user
@@ -1101,6 +1241,7 @@ class LocalInstance:
                 tasks=(CHOOSE_ORGANIZATION,) if pending else (),
             )
             self._sessions[session.id] = session
+            self._last_sign_in[user_id] = self._now_ms()
             self._clients[found.id] = replace(
                 found,
                 session_ids=(*found.session_ids, session.id),
@@ -1708,6 +1849,103 @@ class LocalInstance:
         except jwt.PyJWTError:
             return False
         return bool(claims.get("sid") == session.id and claims.get("sub") == session.user_id)
+
+    def create_jwt_template(
+        self, name: str, claims: Mapping[str, Any] | None = None, *, lifetime: int = 60
+    ) -> JwtTemplate:
+        """Add (or replace) a JWT template, for ``get_token(template=name)``.
+
+        Args:
+            name: The template's name.
+            claims: Its custom claims (see ``JwtTemplate`` for shortcodes).
+            lifetime: Seconds its tokens live.
+
+        Returns:
+            The template.
+        """
+        template = JwtTemplate(name, dict(claims or {}), lifetime)
+        with self._lock:
+            self._templates[name] = template
+        return template
+
+    def _serve_user(self, request: InstanceRequest) -> InstanceResponse:
+        if not self._authorized(request):
+            return clerk_error(401, "clerk_key_invalid", KEY_REJECTED_MESSAGE)
+        match = _USER_PATH.fullmatch(request.path)
+        user_id = unquote(match.group(1)) if match else ""
+        with self._lock:
+            user = self._users.get(user_id)
+            last_sign_in = self._last_sign_in.get(user_id)
+        if user is None:
+            return clerk_error(404, "resource_not_found", f"No user {user_id!r}.")
+        return InstanceResponse.json(_user_json(user, last_sign_in))
+
+    def _serve_session_token(self, request: InstanceRequest) -> InstanceResponse:
+        if not self._authorized(request):
+            return clerk_error(401, "clerk_key_invalid", KEY_REJECTED_MESSAGE)
+        match = _TOKEN_PATH.fullmatch(request.path)
+        sid = unquote(match.group(1)) if match else ""
+        name = unquote(match.group(2)) if match and match.group(2) else None
+        body: Any = {}
+        if request.body:
+            try:
+                body = request.json()
+            except ValueError:
+                body = None
+        lifetime = body.get("expires_in_seconds") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or (
+            lifetime is not None and (not isinstance(lifetime, int) or lifetime <= 0)
+        ):
+            return clerk_error(422, "form_param_format_invalid", "expires_in_seconds is invalid.")
+        with self._lock:
+            session = self._sessions.get(sid)
+            template = self._templates.get(name) if name is not None else None
+            user = self._users.get(session.user_id) if session is not None else None
+        if session is None:
+            return clerk_error(404, "resource_not_found", f"No session {sid!r}.")
+        if session.status == "ended":
+            return clerk_error(400, "session_not_active", "The session has ended.")
+        if name is not None and template is None:
+            return clerk_error(404, "resource_not_found", f"No JWT template {name!r}.")
+        if template is None:
+            jwt_text = self.session_token(
+                session, lifetime=lifetime if lifetime is not None else self.token_lifetime
+            )
+        else:
+            jwt_text = self._template_token(template, session, user, lifetime)
+        return InstanceResponse.json({"object": "token", "jwt": jwt_text})
+
+    def _template_token(
+        self, template: JwtTemplate, session: Session, user: User | None, lifetime: int | None
+    ) -> str:
+        now = int(self._now_ms() // 1000)
+        values: dict[str, Any] = {
+            "user.id": session.user_id,
+            "user.first_name": user.first_name if user else None,
+            "user.last_name": user.last_name if user else None,
+            "user.primary_email_address": user.email_address if user else None,
+            "user.username": user.username if user else None,
+            "user.public_metadata": dict(user.public_metadata) if user else {},
+            "user.external_id": user.external_id if user else None,
+        }
+        claims: dict[str, Any] = {}
+        for key, value in template.claims.items():
+            code = _shortcode(value)
+            claims[key] = values[code] if code is not None else value
+        claims.update(
+            {
+                "iss": self.issuer.issuer,
+                "sub": session.user_id,
+                "azp": self.url,
+                "iat": now,
+                "nbf": now - 5,
+                "exp": now + (lifetime if lifetime is not None else template.lifetime),
+                "jti": secrets.token_hex(10),
+            }
+        )
+        with self._lock:
+            signer = self._signers[-1]
+        return signer.sign(claims)
 
     def _serve_machine_verify(self, request: InstanceRequest) -> InstanceResponse:
         name, field_name = _MACHINE_PATHS[request.path]

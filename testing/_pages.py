@@ -226,8 +226,10 @@ class _Pages:
         suffix = instance.cookie_suffix
         attributes = "; Path=/; SameSite=Lax"
         return [
-            *(f"{name}={client.updated_at}{attributes}; Max-Age=315360000"
-              for name in ("__client_uat", f"__client_uat_{suffix}")),
+            *(
+                f"{name}={client.updated_at}{attributes}; Max-Age=315360000"
+                for name in ("__client_uat", f"__client_uat_{suffix}")
+            ),
             *(f"{name}={attributes}; Max-Age=0" for name in ("__session", f"__session_{suffix}")),
         ]
 
@@ -253,7 +255,7 @@ class _Pages:
         hidden = self._hidden(request)
         action = _e(request.path)
         accounts = "".join(
-            f"<li><form method=post action=\"{action}\">{hidden}"
+            f'<li><form method=post action="{action}">{hidden}'
             f'<button type=submit name=user_id value="{_e(user.id)}" data-user-id="{_e(user.id)}">'
             f"<strong>{_e(_display_name(user))}</strong>"
             f"<small>{_e(user.email_address or user.id)}</small>"
@@ -265,7 +267,7 @@ class _Pages:
             + (f"<p class=error role=alert>{_e(error)}</p>" if error else "")
             + (f"<h2>Choose an account</h2><ul>{accounts}</ul>" if accounts else "")
             + "<h2>Create an account</h2>"
-            f"<form method=post action=\"{action}\" id=create-user>{hidden}"
+            f'<form method=post action="{action}" id=create-user>{hidden}'
             "<label>First name <input type=text name=first_name></label>"
             "<label>Last name <input type=text name=last_name></label>"
             "<label>Email address <input type=email name=email_address></label>"
@@ -284,13 +286,13 @@ class _Pages:
             except KeyError:
                 return self.sign_in_page(request, "No such user.")
         else:
-            details = {
-                name: form.get(name, "").strip() or None
+            first, last, email = (
+                form.get(name, "").strip() or None
                 for name in ("first_name", "last_name", "email_address")
-            }
-            if not any(details.values()):
+            )
+            if not (first or last or email):
                 return self.sign_in_page(request, "Give a name or an email address.")
-            user = instance.create_user(**details)
+            user = instance.create_user(first_name=first, last_name=last, email_address=email)
         client = self._client(request)
         if client is not None:
             instance.sign_out(client)  # one session per browser (Clerk's single-session mode)
@@ -317,7 +319,7 @@ class _Pages:
         redirect_url = self._param(request, "redirect_url")
         if client is None or session is None:
             link = f"{instance.url}/sign-in{self._query(request)}"
-            body = f"<h1>Not signed in</h1><p><a href=\"{_e(link)}\">Sign in</a> first.</p>"
+            body = f'<h1>Not signed in</h1><p><a href="{_e(link)}">Sign in</a> first.</p>'
             return _page("Not signed in", body)
         if session.status != "pending":
             back = redirect_url if _absolute_http(redirect_url) else ""
@@ -327,7 +329,7 @@ class _Pages:
         action = _e(request.path)
         user = instance.user(session.user_id)
         choices = "".join(
-            f"<li><form method=post action=\"{action}\">{hidden}"
+            f'<li><form method=post action="{action}">{hidden}'
             f'<button type=submit name=organization_id value="{_e(org.id)}">'
             f"<strong>{_e(org.name)}</strong><small>your role: {_e(membership.role)}</small>"
             "</button></form></li>"
@@ -347,10 +349,9 @@ class _Pages:
             + (f"<p class=error role=alert>{_e(error)}</p>" if error else "")
             + (f"<h2>Your organizations</h2><ul>{choices}</ul>" if choices else "")
             + "<h2>Create an organization</h2>"
-            f"<form method=post action=\"{action}\" id=create-organization>{hidden}"
+            f'<form method=post action="{action}" id=create-organization>{hidden}'
             "<label>Name <input type=text name=name required></label>"
-            "<p><button type=submit>Create organization</button></p></form>"
-            + back
+            "<p><button type=submit>Create organization</button></p></form>" + back
         )
         return _page("Choose an organization", body, status=400 if error else 200)
 

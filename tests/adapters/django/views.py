@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.decorators import permission_required
@@ -87,6 +88,18 @@ class ApiKeysOnly(APIView):
         return Response({"subject": request.user.username})  # type: ignore[union-attr]
 
 
+#: What ``/current-user/me`` (sync) and ``/current-user-async/me`` answer; a test sets them.
+BODY: dict[str, Callable[[], Any]] = {}
+
+
+def current_user_view(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(BODY["sync"]())
+
+
+async def current_user_async_view(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(await BODY["async"]())
+
+
 def user_view(request: HttpRequest) -> JsonResponse:
     user: Any = request.user
     return JsonResponse({"kind": user.__class__.__name__, "authenticated": user.is_authenticated,
@@ -125,6 +138,8 @@ ROUTES = [
     path("drf/pending-aware", PendingAware.as_view()),
     path("drf/machine-or-session", MachineOrSession.as_view()),
     path("drf/api-keys-only", ApiKeysOnly.as_view()),
+    path("current-user/me", current_user_view),
+    path("current-user-async/me", current_user_async_view),
     path("user", user_view),
     path("async-user", async_user_view),
     path("billing", billing),
