@@ -25,7 +25,7 @@ import functools
 import inspect
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -60,6 +60,7 @@ from clerk_middleware.core._machine import (
 from clerk_middleware.core._options import OptionSource, check_option_names, resolve_options
 from clerk_middleware.core._protect import ReturnBackUrl
 from clerk_middleware.core._resources import User, fetch_user, fetch_user_async
+from clerk_middleware.core._webhooks import MAX_BODY_BYTES, body_too_large
 
 if TYPE_CHECKING:
     from clerk_backend_api import Clerk
@@ -95,6 +96,8 @@ __all__ = [
     "signed_in",
     "signed_out",
     "template_globals",
+    "webhook_body",
+    "webhook_body_async",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -349,6 +352,45 @@ def clerk_client() -> Clerk:
     context = _current.get(None)
     options = context.options if context is not None else ClerkOptions.from_env()
     return core.clerk_client(options)
+
+
+def webhook_body(chunks: Iterable[bytes], content_length: int | None = None) -> bytes:
+    """A webhook's raw body, read no further than ``MAX_BODY_BYTES``.
+
+    Raises:
+        WebhookVerificationError: ``body-too-large``, from ``Content-Length`` or
+            once the chunks pass the limit (the rest is not read).
+    """
+    if content_length is not None and content_length > MAX_BODY_BYTES:
+        raise body_too_large()
+    parts: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise body_too_large()
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+async def webhook_body_async(
+    chunks: AsyncIterable[bytes], content_length: int | None = None
+) -> bytes:
+    """The ``async`` twin of ``webhook_body``.
+
+    Raises:
+        WebhookVerificationError: ``body-too-large``.
+    """
+    if content_length is not None and content_length > MAX_BODY_BYTES:
+        raise body_too_large()
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise body_too_large()
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def _placeholder(token_type: TokenType) -> AnyAuth:

@@ -53,6 +53,7 @@ from .starlette import (
     register_jinja2_helpers,
     signed_in,
     signed_out,
+    verify_webhook,
 )
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "register_jinja2_helpers",
     "signed_in",
     "signed_out",
+    "verify_webhook",
 ]
 
 

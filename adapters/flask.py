@@ -48,6 +48,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import flask
 from flask import Flask, Request, Response, current_app, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import default_exceptions
@@ -59,6 +60,8 @@ from clerk_middleware.core import (
     ConfigurationError,
     MalformedPathError,
 )
+from clerk_middleware.core._webhooks import MAX_BODY_BYTES, WebhookEvent, body_too_large
+from clerk_middleware.core._webhooks import verify_webhook as _verify_webhook
 
 from ._common import (
     ERROR_PAGES,
@@ -93,6 +96,7 @@ __all__ = [
     "protect",
     "signed_in",
     "signed_out",
+    "verify_webhook",
 ]
 
 #: ``handler(auth, request)``; return a view return value to answer instead of the view.
@@ -253,3 +257,29 @@ def get_auth(request: Request, *, treat_pending_as_signed_out: bool = True) -> A
     """
     context = context_of(request.environ, kind="Flask request")
     return context.auth(treat_pending_as_signed_out=treat_pending_as_signed_out)
+
+
+def verify_webhook(
+    request: Request | None = None, *, signing_secret: str | None = None
+) -> WebhookEvent:
+    """Verify a Clerk webhook delivery (Svix signature over the raw body) and return its event.
+
+    Args:
+        request: The request (default: ``flask.request``).
+        signing_secret: The endpoint's signing secret (default:
+            ``CLERK_WEBHOOK_SIGNING_SECRET``).
+
+    Returns:
+        The verified event.
+
+    Raises:
+        WebhookVerificationError: Not a valid delivery; answer ``exc.status_code``.
+        ConfigurationError: No (valid) signing secret is configured.
+    """
+    found = request if request is not None else flask.request
+    length = found.content_length
+    if length is not None and length > MAX_BODY_BYTES:
+        raise body_too_large()
+    # Cached, so the view can still read the body (the raw bytes, as signed).
+    body = found.get_data(cache=True)
+    return _verify_webhook(found.headers.items(), body, signing_secret=signing_secret)

@@ -48,6 +48,8 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import PlainTextResponse, Response
 
 from clerk_middleware.core import Auth, AuthNotFound, AuthUnauthorized, ClerkOptions
+from clerk_middleware.core._webhooks import WebhookEvent
+from clerk_middleware.core._webhooks import verify_webhook as _verify_webhook
 
 from ._common import (
     ERROR_PAGES,
@@ -64,6 +66,7 @@ from ._common import (
     signed_in,
     signed_out,
     template_globals,
+    webhook_body_async,
 )
 from .asgi import ASGIApp, ASGIHandler, BaseClerkASGIMiddleware, Message, Receive, Scope, Send
 
@@ -84,6 +87,7 @@ __all__ = [
     "register_jinja2_helpers",
     "signed_in",
     "signed_out",
+    "verify_webhook",
 ]
 
 #: ``handler(auth, request)``, sync or async; return a ``Response`` to answer instead.
@@ -288,3 +292,32 @@ def register_jinja2_helpers(templates: Jinja2Templates) -> Jinja2Templates:
     """
     templates.env.globals.update(template_globals())
     return templates
+
+
+async def verify_webhook(request: Request, *, signing_secret: str | None = None) -> WebhookEvent:
+    """Verify a Clerk webhook delivery (Svix signature over the raw body) and return its event.
+
+    The body is read at most ``MAX_BODY_BYTES`` far; ``await request.body()``
+    still gives it afterwards.
+
+    Args:
+        request: Starlette's (or FastAPI's) request.
+        signing_secret: The endpoint's signing secret (default:
+            ``CLERK_WEBHOOK_SIGNING_SECRET``).
+
+    Returns:
+        The verified event.
+
+    Raises:
+        WebhookVerificationError: Not a valid delivery; answer ``exc.status_code``.
+        ConfigurationError: No (valid) signing secret is configured.
+    """
+    body = await webhook_body_async(request.stream(), _content_length(request))
+    # Starlette keeps a read body here, for later ``await request.body()`` calls.
+    request._body = body
+    return _verify_webhook(request.headers.items(), body, signing_secret=signing_secret)
+
+
+def _content_length(request: Request) -> int | None:
+    value = request.headers.get("content-length", "")
+    return int(value) if value.isdigit() and len(value) < 20 else None

@@ -23,6 +23,7 @@ becomes a 307/404/401/400 response, and every response gets the state's headers.
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -39,6 +40,8 @@ from clerk_middleware.core import (
 from clerk_middleware.core._request import header_fields, request_with_headers
 from clerk_middleware.core._routes import wsgi_route_path
 from clerk_middleware.core._url import is_valid_host
+from clerk_middleware.core._webhooks import WebhookEvent
+from clerk_middleware.core._webhooks import verify_webhook as _verify_webhook
 
 from ._common import (
     CONTEXT_KEY,
@@ -61,6 +64,7 @@ from ._common import (
     reset_context,
     signed_in,
     signed_out,
+    webhook_body,
 )
 
 __all__ = [
@@ -77,6 +81,7 @@ __all__ = [
     "protect",
     "signed_in",
     "signed_out",
+    "verify_webhook",
 ]
 
 #: ``handler(auth, environ)``; return a WSGI application to answer instead of the app.
@@ -315,3 +320,46 @@ def get_auth(environ: WSGIEnvironment, *, treat_pending_as_signed_out: bool = Tr
     """
     context = context_of(environ, kind="WSGI environ")
     return context.auth(treat_pending_as_signed_out=treat_pending_as_signed_out)
+
+
+def verify_webhook(environ: WSGIEnvironment, *, signing_secret: str | None = None) -> WebhookEvent:
+    """Verify a Clerk webhook delivery (Svix signature over the raw body) and return its event.
+
+    Reads ``wsgi.input`` (``CONTENT_LENGTH`` bytes, at most ``MAX_BODY_BYTES``)
+    and puts the bytes back as a fresh ``wsgi.input``, so the app can read the
+    body again.
+
+    Args:
+        environ: The WSGI environ.
+        signing_secret: The endpoint's signing secret (default:
+            ``CLERK_WEBHOOK_SIGNING_SECRET``).
+
+    Returns:
+        The verified event.
+
+    Raises:
+        WebhookVerificationError: Not a valid delivery; answer ``exc.status_code``.
+        ConfigurationError: No (valid) signing secret is configured.
+    """
+    length_text = environ.get("CONTENT_LENGTH") or ""
+    length = int(length_text) if length_text.isdigit() and len(length_text) < 20 else 0
+    stream = environ["wsgi.input"]
+    body = webhook_body(_chunks(stream, length), length)
+    environ["wsgi.input"] = io.BytesIO(body)
+    headers = [
+        (name[5:].replace("_", "-").lower(), value)
+        for name, value in environ.items()
+        if name.startswith("HTTP_") and isinstance(value, str)
+    ]
+    return _verify_webhook(headers, body, signing_secret=signing_secret)
+
+
+def _chunks(stream: Any, length: int) -> Iterator[bytes]:
+    # PEP 3333: read no more than CONTENT_LENGTH (a server may block past it).
+    left = length
+    while left > 0:
+        chunk = stream.read(min(left, 65536))
+        if not chunk:
+            return
+        left -= len(chunk)
+        yield chunk

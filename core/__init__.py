@@ -5,12 +5,13 @@ Rules of this package (kept by every module in it):
 1. No web-framework imports. Adapters translate their requests into
    ``AuthRequest`` and this package's answers into their responses.
 2. No I/O but Clerk's Backend API (JWKS, handshake payload, session refresh,
-   machine token verification),
+   machine token verification, the users and tokens an app asks for),
    and only in ``_backend``; the decision itself is a pure function of
    (request, options, keys, now). The only module-level state is ``_backend``'s
    per-instance client registry (shared key caches) and the verified-token cache.
 3. Time enters only through ``ClerkOptions.clock``; the environment is read
-   only by ``ClerkOptions.from_env``.
+   only by ``ClerkOptions.from_env`` (and ``verify_webhook``, for
+   ``CLERK_WEBHOOK_SIGNING_SECRET`` when no secret is passed).
 4. Nothing that arrives with a request raises: every input resolves to a
    ``RequestState``. Configuration errors are raised when options are built.
 """
@@ -71,6 +72,13 @@ from ._resources import (
 )
 from ._routes import RouteMatcher, create_route_matcher
 from ._state import AuthStatus, RequestState
+from ._webhooks import (
+    WebhookErrorReason,
+    WebhookEvent,
+    WebhookVerificationError,
+    sign_webhook,
+    verify_webhook,
+)
 
 __all__ = [
     "CURRENT_URL",
@@ -105,6 +113,9 @@ __all__ = [
     "TokenType",
     "TokenVerificationError",
     "User",
+    "WebhookErrorReason",
+    "WebhookEvent",
+    "WebhookVerificationError",
     "authenticate_request",
     "authenticate_request_async",
     "build_sign_in_url",
@@ -121,7 +132,9 @@ __all__ = [
     "reset_backends",
     "session_token",
     "session_token_async",
+    "sign_webhook",
     "token_type_of",
+    "verify_webhook",
 ]
 
 

@@ -28,6 +28,7 @@ from ._instance import (
     Fault,
     InstanceRequest,
     InstanceResponse,
+    JwtTemplate,
     LocalInstance,
     M2MToken,
     MalformedBody,
@@ -40,6 +41,7 @@ from ._instance import (
 )
 from ._issuer import OrgClaims, TestIssuer
 from ._kit import PAGE_HEADERS, AuthHeaders, ClerkTestKit, LocalClerkTestKit
+from ._webhooks import WebhookSender
 
 __all__ = [
     "PAGE_HEADERS",
@@ -54,6 +56,7 @@ __all__ = [
     "Fault",
     "InstanceRequest",
     "InstanceResponse",
+    "JwtTemplate",
     "LocalClerkTestKit",
     "LocalInstance",
     "M2MToken",
@@ -66,4 +69,5 @@ __all__ = [
     "SlowBody",
     "TestIssuer",
     "User",
+    "WebhookSender",
 ]

@@ -75,6 +75,7 @@ from types import TracebackType
 from typing import Any, Literal, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import httpx
 import jwt
 
 from clerk_middleware.core import ClerkOptions
@@ -84,6 +85,7 @@ from clerk_middleware.core._request import parse_cookie_header
 from ._http import InstanceRequest, InstanceResponse, Route, clerk_error, with_param
 from ._issuer import OrgClaims, TestIssuer
 from ._pages import SIGN_IN_PATHS, SIGN_OUT_PATH, install_pages
+from ._webhooks import WebhookSender
 
 __all__ = [
     "ApiKey",
@@ -648,6 +650,8 @@ class LocalInstance:
         self._signers: list[TestIssuer] = [self.issuer]
         self._users: dict[str, User] = {}
         self._templates: dict[str, JwtTemplate] = {}
+        #: Signs and delivers webhook events (``send_webhook``) on the instance's clock.
+        self.webhooks = WebhookSender(clock=lambda: self.issuer.clock())  # noqa: PLW0108 - late bound
         self._last_sign_in: dict[str, int] = {}
         self._organizations: dict[str, Organization] = {}
         self._memberships: dict[tuple[str, str], Membership] = {}
@@ -800,19 +804,60 @@ class LocalInstance:
             pages: Also name this instance's sign-in and sign-up pages.
 
         Returns:
-            ``CLERK_PUBLISHABLE_KEY``, ``CLERK_SECRET_KEY``, ``CLERK_API_URL`` and
-            ``CLERK_PROXY_URL`` (which sends handshakes here); with ``pages``, also
-            ``CLERK_SIGN_IN_URL`` and ``CLERK_SIGN_UP_URL``.
+            ``CLERK_PUBLISHABLE_KEY``, ``CLERK_SECRET_KEY``, ``CLERK_API_URL``,
+            ``CLERK_PROXY_URL`` (which sends handshakes here) and
+            ``CLERK_WEBHOOK_SIGNING_SECRET`` (what ``send_webhook`` signs with);
+            with ``pages``, also ``CLERK_SIGN_IN_URL`` and ``CLERK_SIGN_UP_URL``.
         """
         env = {
             "CLERK_PUBLISHABLE_KEY": self.publishable_key,
             "CLERK_SECRET_KEY": self.secret_key,
             "CLERK_API_URL": self.url,
             "CLERK_PROXY_URL": self.url,
+            "CLERK_WEBHOOK_SIGNING_SECRET": self.webhook_signing_secret,
         }
         if pages:
             env.update(CLERK_SIGN_IN_URL=self.sign_in_url, CLERK_SIGN_UP_URL=self.sign_up_url)
         return env
+
+    # -- webhooks
+
+    @property
+    def webhook_signing_secret(self) -> str:
+        """The signing secret (``whsec_...``) of the events ``send_webhook`` delivers."""
+        return self.webhooks.signing_secret
+
+    def send_webhook(
+        self,
+        url: str,
+        type: str,
+        data: Mapping[str, Any] | User,
+        *,
+        msg_id: str | None = None,
+        timestamp: float | None = None,
+    ) -> httpx.Response:
+        """Deliver a signed Clerk webhook event to an app's endpoint, as Clerk (Svix) does.
+
+        Args:
+            url: The endpoint, on 127.0.0.1 or localhost.
+            type: The event type, e.g. ``"user.created"``.
+            data: The event's resource; a ``User`` is sent as the Backend API
+                describes it (``GET /v1/users/{id}``).
+            msg_id: The ``svix-id`` (the same on a retry); by default a fresh one.
+            timestamp: ``svix-timestamp``; by default the instance's clock.
+
+        Returns:
+            The app's answer.
+
+        Raises:
+            ValueError: ``url`` is not on this machine.
+            httpx.HTTPError: The app could not be reached.
+        """
+        if isinstance(data, User):
+            with self._lock:
+                last_sign_in = self._last_sign_in.get(data.id)
+            data = _user_json(data, last_sign_in)
+        return self.webhooks.deliver(url, type, data, msg_id=msg_id, timestamp=timestamp)
 
     # -- keys
 

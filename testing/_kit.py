@@ -695,6 +695,17 @@ class LocalClerkTestKit(ClerkTestKit):
         }
         super().__init__(instance.issuer, **settings)
 
+    @property
+    def env(self) -> dict[str, str]:
+        """The ``CLERK_*`` variables, the webhook signing secret included.
+
+        ``CLERK_WEBHOOK_SIGNING_SECRET`` is what ``instance.send_webhook`` signs with.
+        """
+        return {
+            **super().env,
+            "CLERK_WEBHOOK_SIGNING_SECRET": self.instance.webhook_signing_secret,
+        }
+
     def _user(self, user_id: str) -> str:
         try:
             return self.instance.user(user_id).id

@@ -79,6 +79,8 @@ from clerk_middleware.core import (
     authenticate_request_async,
 )
 from clerk_middleware.core._machine import AcceptsToken, TokenType
+from clerk_middleware.core._webhooks import MAX_BODY_BYTES, WebhookEvent, body_too_large
+from clerk_middleware.core._webhooks import verify_webhook as _verify_webhook
 
 from .._common import (
     CONTROL_FLOW,
@@ -121,6 +123,7 @@ __all__ = [
     "protect",
     "signed_in",
     "signed_out",
+    "verify_webhook",
 ]
 
 #: ``handler(auth, request)``, sync or async; return an ``HttpResponse`` to answer instead.
@@ -766,3 +769,27 @@ class ClerkBackend:
     def get_user(self, user_id: Any) -> Any:
         """None: Clerk users are never restored from Django's session."""
         return None
+
+
+def verify_webhook(request: HttpRequest, *, signing_secret: str | None = None) -> WebhookEvent:
+    """Verify a Clerk webhook delivery (Svix signature over the raw body) and return its event.
+
+    Exempt the view from CSRF (``@csrf_exempt``): Clerk's servers send no CSRF
+    token; the signature is what authenticates the delivery.
+
+    Args:
+        request: Django's request.
+        signing_secret: The endpoint's signing secret (default:
+            ``CLERK_WEBHOOK_SIGNING_SECRET``).
+
+    Returns:
+        The verified event.
+
+    Raises:
+        WebhookVerificationError: Not a valid delivery; answer ``exc.status_code``.
+        ConfigurationError: No (valid) signing secret is configured.
+    """
+    length = request.META.get("CONTENT_LENGTH", "")
+    if isinstance(length, str) and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise body_too_large()
+    return _verify_webhook(request.headers.items(), request.body, signing_secret=signing_secret)

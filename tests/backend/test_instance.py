@@ -220,7 +220,9 @@ def test_options_and_env_point_at_the_instance(
         "CLERK_SECRET_KEY": instance.secret_key,
         "CLERK_API_URL": instance.url,
         "CLERK_PROXY_URL": instance.url,
+        "CLERK_WEBHOOK_SIGNING_SECRET": instance.webhook_signing_secret,
     }
+    assert instance.webhook_signing_secret.startswith("whsec_")
     from_env = ClerkOptions.from_env(instance.env(), clock=instance.issuer.clock)
     token = instance.session_token(instance.sign_in(instance.create_user()))
     assert authenticate_request(bearer(token), from_env).status is AuthStatus.SIGNED_IN

@@ -41,7 +41,8 @@ def instance(request: pytest.FixtureRequest) -> Iterator[LocalInstance]:
 @pytest.fixture
 def browser(instance: LocalInstance) -> Iterator[httpx.Client]:
     settings = {name.removeprefix("CLERK_").lower(): value
-                for name, value in instance.env(pages=True).items()}
+                for name, value in instance.env(pages=True).items()
+                if name != "CLERK_WEBHOOK_SIGNING_SECRET"}  # not an option of the middleware
     app = flask_app(**settings)
     transport = httpx.WSGITransport(app=app)
     with httpx.Client(

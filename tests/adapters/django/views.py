@@ -8,11 +8,12 @@ from typing import Any
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clerk_middleware.adapters.django import ClerkBackend, ClerkUser, get_auth
+from clerk_middleware.adapters.django import ClerkBackend, ClerkUser, get_auth, verify_webhook
 from clerk_middleware.adapters.django.rest_framework import (
     ClerkAuthentication,
     ClerkMachineAuthentication,
@@ -22,7 +23,7 @@ from clerk_middleware.adapters.django.rest_framework import (
     IsMachine,
     IsSignedIn,
 )
-from clerk_middleware.core import Auth, create_route_matcher
+from clerk_middleware.core import Auth, WebhookVerificationError, create_route_matcher
 
 is_admin_path = create_route_matcher(["/admin(.*)"])
 
@@ -100,6 +101,16 @@ async def current_user_async_view(request: HttpRequest) -> JsonResponse:
     return JsonResponse(await BODY["async"]())
 
 
+@csrf_exempt
+def webhook_view(request: HttpRequest) -> JsonResponse:
+    try:
+        event = verify_webhook(request)
+    except WebhookVerificationError as exc:
+        return JsonResponse({"reason": exc.reason}, status=exc.status_code)
+    return JsonResponse({"type": event.type, "id": event.data.get("id"),
+                         "again": len(request.body)})
+
+
 def user_view(request: HttpRequest) -> JsonResponse:
     user: Any = request.user
     return JsonResponse({"kind": user.__class__.__name__, "authenticated": user.is_authenticated,
@@ -139,6 +150,7 @@ ROUTES = [
     path("drf/machine-or-session", MachineOrSession.as_view()),
     path("drf/api-keys-only", ApiKeysOnly.as_view()),
     path("current-user/me", current_user_view),
+    path("webhooks/clerk", webhook_view),
     path("current-user-async/me", current_user_async_view),
     path("user", user_view),
     path("async-user", async_user_view),
