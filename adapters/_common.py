@@ -47,6 +47,7 @@ from clerk_middleware.core import (
 )
 from clerk_middleware.core._auth import ReverificationConfig, ReverificationPreset, signed_out_auth
 from clerk_middleware.core._authenticate import authenticate_request_offline, bearer_token
+from clerk_middleware.core._csp import content_security_policy_headers
 from clerk_middleware.core._machine import (
     AcceptsToken,
     InvalidTokenAuth,
@@ -84,6 +85,7 @@ __all__ = [
     "clerk_client",
     "context_of",
     "control_flow_answer",
+    "csp_nonce",
     "current_context",
     "current_user",
     "current_user_async",
@@ -158,6 +160,38 @@ class RequestContext:
     any_state: RequestState | None = None
     #: What ``current_user()`` fetched for this request (one Backend API call at most).
     user: User | None = None
+    #: The Content-Security-Policy headers of this request (its nonce), made on first use.
+    csp: Headers | None = None
+
+    def csp_headers(self) -> Headers:
+        """Clerk's CSP headers for this response (none without ``content_security_policy``)."""
+        policy = self.options.content_security_policy
+        if policy is None:
+            return ()
+        if self.csp is None:
+            key = self.options.parsed_key
+            self.csp = content_security_policy_headers(
+                policy, key.frontend_api, development=key.instance_type == "development"
+            )
+        return self.csp
+
+    @property
+    def csp_nonce(self) -> str | None:
+        """The request's CSP nonce (strict ``content_security_policy``), for ``<script nonce>``."""
+        for name, value in self.csp_headers():
+            if name == "x-nonce":
+                return value
+        return None
+
+    def response_headers(self) -> Headers:
+        """What the middleware adds to the app's response: CSP headers, then the state's."""
+        if self.options.content_security_policy is None:
+            return self.state.headers
+        return (*self.csp_headers(), *self.state.headers)
+
+    def replaced_headers(self) -> frozenset[str]:
+        """Header names (lower case) the middleware sets in place of the app's (Clerk's CSP)."""
+        return frozenset(name for name, _ in self.csp_headers())
 
     def token_type(self) -> TokenType:
         """The type Clerk reads the request's header token as (``session_token`` without one)."""
@@ -1070,9 +1104,25 @@ def protect(
     return ControlHelper(check, enforce, checks["token"])
 
 
-def template_globals() -> dict[str, Callable[..., ControlHelper]]:
-    """The Jinja2 globals ``signed_in``, ``signed_out`` and ``protect``."""
-    return {"signed_in": signed_in, "signed_out": signed_out, "protect": protect}
+def csp_nonce() -> str | None:
+    """The current request's CSP nonce (strict ``content_security_policy``), else None.
+
+    Put it on your ``<script>`` tags: ``<script nonce="{{ csp_nonce() }}">``.
+
+    Raises:
+        RuntimeError: No request handled by clerk_middleware is in progress.
+    """
+    return current_context().csp_nonce
+
+
+def template_globals() -> dict[str, Callable[..., Any]]:
+    """The Jinja2 globals ``signed_in``, ``signed_out``, ``protect`` and ``csp_nonce``."""
+    return {
+        "signed_in": signed_in,
+        "signed_out": signed_out,
+        "protect": protect,
+        "csp_nonce": csp_nonce,
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,7 @@ from ._common import (
     clerk_client,
     context_of,
     control_flow_answer,
+    csp_nonce,
     current_user,
     current_user_async,
     handshake_answer,
@@ -81,6 +82,7 @@ __all__ = [
     "auth_request_from_scope",
     "clerk_client",
     "clerk_middleware",
+    "csp_nonce",
     "current_user",
     "current_user_async",
     "get_auth",
@@ -259,7 +261,10 @@ class BaseClerkASGIMiddleware(Generic[RequestT]):
         scope[CONTEXT_KEY] = context
         scope["auth"] = ClerkCredentials(context)
         scope["user"] = ClerkUser(context)
-        sender = _Sender(send, state.headers)
+        if self.options.content_security_policy is None:
+            sender = _Sender(send, state.headers)
+        else:
+            sender = _Sender(send, context.response_headers(), context.replaced_headers())
         token = bind_context(context)
         try:
             if self.handler is None:
@@ -288,18 +293,28 @@ class BaseClerkASGIMiddleware(Generic[RequestT]):
 class _Sender:
     """``send`` for the app: adds the state's headers to the response, notes its start."""
 
-    __slots__ = ("_extra", "_send", "started")
+    __slots__ = ("_extra", "_replaced", "_send", "started")
 
-    def __init__(self, send: Send, headers: tuple[tuple[str, str], ...]) -> None:
+    def __init__(
+        self,
+        send: Send,
+        headers: tuple[tuple[str, str], ...],
+        replaced: frozenset[str] = frozenset(),
+    ) -> None:
         self._send = send
         self._extra = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+        # Headers the middleware sets rather than adds (Clerk's CSP replaces the app's).
+        self._replaced = frozenset(name.encode("latin-1") for name in replaced)
         self.started = False
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.started = True
             if self._extra:
-                message = {**message, "headers": [*message.get("headers", ()), *self._extra]}
+                own = message.get("headers", ())
+                if self._replaced:
+                    own = [(k, v) for k, v in own if k.lower() not in self._replaced]
+                message = {**message, "headers": [*own, *self._extra]}
         await self._send(message)
 
 

@@ -55,6 +55,7 @@ from ._common import (
     clerk_client,
     context_of,
     control_flow_answer,
+    csp_nonce,
     current_user,
     current_user_async,
     handshake_answer,
@@ -75,6 +76,7 @@ __all__ = [
     "auth_request_from_environ",
     "clerk_client",
     "clerk_middleware",
+    "csp_nonce",
     "current_user",
     "current_user_async",
     "get_auth",
@@ -208,7 +210,10 @@ class ClerkWSGIMiddleware:
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             nonlocal started
             started = True
-            return start_response(status, [*headers, *state.headers], exc_info)
+            if context.options.content_security_policy is not None:
+                replaced = context.replaced_headers()  # Clerk's CSP replaces the app's
+                headers = [(k, v) for k, v in headers if k.lower() not in replaced]
+            return start_response(status, [*headers, *context.response_headers()], exc_info)
 
         def answer(exc: AuthControlFlow | MalformedPathError) -> list[bytes]:
             response = control_flow_answer(exc)

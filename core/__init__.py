@@ -30,6 +30,7 @@ from ._backend import (
     configure_backend,
     reset_backends,
 )
+from ._csp import ContentSecurityPolicy
 from ._effects import MachineVerifyError
 from ._errors import (
     AuthControlFlow,
@@ -97,6 +98,7 @@ __all__ = [
     "ClerkError",
     "ClerkOptions",
     "ConfigurationError",
+    "ContentSecurityPolicy",
     "EmailAddress",
     "InvalidTokenAuth",
     "JwksPolicy",

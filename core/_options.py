@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
 
 from ._cache import DecisionMemo
+from ._csp import ContentSecurityPolicy
 from ._errors import ConfigurationError
 from ._keys import PublishableKey, accounts_base_url, cookie_suffix, parse_publishable_key
 from ._machine import TOKEN_TYPES, AcceptsToken
@@ -268,6 +269,8 @@ class ClerkOptions:
         proxy_url: URL of a Frontend API proxy (absolute, or a path such as ``/__clerk``).
         satellite_auto_sync: Sync a satellite with the primary even without cookies.
         organization_sync_options: Paths that activate an organization.
+        content_security_policy: Clerk's Content-Security-Policy headers on every
+            response (``True``, a ``ContentSecurityPolicy``, or Clerk's mapping).
         api_url: Backend API origin (default ``https://api.clerk.com``).
         debug: Log auth decisions (reasons only, never tokens).
         tasks_url: The app's own page for pending users (instead of ``<sign-in>/tasks``).
@@ -304,6 +307,7 @@ class ClerkOptions:
     trust_forwarded_headers: bool = True
     accepts_token: AcceptsToken = "session_token"  # noqa: S105 - a token type, not a secret
     machine_secret_key: str | None = field(default=None, repr=False)
+    content_security_policy: ContentSecurityPolicy | None = None
     clock: Callable[[], float] = time.time
 
     # Derived once here so that no request pays for them.
@@ -367,6 +371,19 @@ class ClerkOptions:
                 )
             sync = OrganizationSyncOptions.from_mapping(sync)
             setattr_(self, "organization_sync_options", sync)
+        csp: Any = self.content_security_policy
+        if csp is True:
+            setattr_(self, "content_security_policy", ContentSecurityPolicy())
+        elif csp is False:
+            setattr_(self, "content_security_policy", None)
+        elif csp is not None and not isinstance(csp, ContentSecurityPolicy):
+            if not isinstance(csp, Mapping):
+                raise ConfigurationError(
+                    "content_security_policy must be a ContentSecurityPolicy, True, or a "
+                    "mapping such as {'strict': True, 'directives': {...}}, got "
+                    f"{type(csp).__name__}."
+                )
+            setattr_(self, "content_security_policy", ContentSecurityPolicy.from_mapping(csp))
         # Development instances pick cookies by the clock and sync the dev browser,
         # satellites sync by URL, organization sync reads the path, and a callable
         # issuer may answer differently each time: those are decided in full.

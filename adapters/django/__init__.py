@@ -94,6 +94,7 @@ from .._common import (
     build_options,
     clerk_client,
     control_flow_answer,
+    csp_nonce,
     current_user,
     current_user_async,
     handshake_answer,
@@ -117,6 +118,7 @@ __all__ = [
     "clerk_client",
     "clerk_middleware",
     "context_processor",
+    "csp_nonce",
     "current_user",
     "current_user_async",
     "get_auth",
@@ -303,6 +305,8 @@ async def _bound_async_stream(chunks: AsyncIterator[Any], context: RequestContex
 
 def _finish(response: HttpResponseBase, context: RequestContext) -> HttpResponseBase:
     """Add the state's headers; a streamed body is produced with the context bound."""
+    for name, value in context.csp_headers():
+        response[name] = value  # set, as Clerk sets them: the app's own are replaced
     _add_headers(response, context.state.headers)
     if isinstance(response, StreamingHttpResponse):
         content = response.streaming_content
@@ -654,21 +658,24 @@ class ProtectMixin:
 # --- templates --------------------------------------------------------------------------------
 
 
-def context_processor(request: HttpRequest) -> dict[str, Auth]:
-    """``TEMPLATES[...]["OPTIONS"]["context_processors"]``: ``auth``, the request's auth object.
+def context_processor(request: HttpRequest) -> dict[str, Any]:
+    """``TEMPLATES[...]["OPTIONS"]["context_processors"]``: ``auth`` and ``csp_nonce``.
 
-    ``{% if auth.is_signed_in %}{{ auth.user_id }}{% endif %}``. A request that
-    did not pass through the middleware (an error page rendered before it)
-    gets the signed-out object rather than an error.
+    ``{% if auth.is_signed_in %}{{ auth.user_id }}{% endif %}``;
+    ``<script nonce="{{ csp_nonce }}">`` with a strict ``content_security_policy``.
+    A request that did not pass through the middleware (an error page rendered
+    before it) gets the signed-out object rather than an error.
 
     Args:
         request: The request being rendered.
 
     Returns:
-        ``{"auth": <Auth>}``.
+        ``{"auth": <Auth>, "csp_nonce": <str or None>}``.
     """
     context = context_of_request(request)
-    return {"auth": context.auth() if context is not None else Auth()}
+    if context is None:
+        return {"auth": Auth(), "csp_nonce": None}
+    return {"auth": context.auth(), "csp_nonce": context.csp_nonce}
 
 
 # --- request.user -----------------------------------------------------------------------------

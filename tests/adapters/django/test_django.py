@@ -242,7 +242,7 @@ def test_template_tags_refuse_bad_arguments() -> None:
 
 
 def test_the_context_processor_outside_the_middleware_is_signed_out() -> None:
-    assert context_processor(HttpRequest()) == {"auth": Auth()}
+    assert context_processor(HttpRequest()) == {"auth": Auth(), "csp_nonce": None}
 
 
 # --- request.user -------------------------------------------------------------------------------
