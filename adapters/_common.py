@@ -25,12 +25,12 @@ import functools
 import inspect
 import os
 import re
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, TypeVar, cast, overload
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from clerk_middleware import core
 from clerk_middleware.core import (
@@ -60,6 +60,13 @@ from clerk_middleware.core._machine import (
 )
 from clerk_middleware.core._options import OptionSource, check_option_names, resolve_options
 from clerk_middleware.core._protect import ReturnBackUrl
+from clerk_middleware.core._proxy import (
+    ProxyAnswer,
+    ProxyCall,
+    error_answer,
+    plan_proxy,
+    proxy_path_matches,
+)
 from clerk_middleware.core._resources import User, fetch_user, fetch_user_async
 from clerk_middleware.core._webhooks import MAX_BODY_BYTES, body_too_large
 
@@ -92,6 +99,11 @@ __all__ = [
     "handshake_answer",
     "is_async_callable",
     "protect",
+    "proxy_body_too_large",
+    "proxy_chunks",
+    "proxy_chunks_async",
+    "proxy_request",
+    "proxy_status_line",
     "quote_path",
     "request_target",
     "reset_context",
@@ -386,6 +398,70 @@ def clerk_client() -> Clerk:
     context = _current.get(None)
     options = context.options if context is not None else ClerkOptions.from_env()
     return core.clerk_client(options)
+
+
+def proxy_request(request: AuthRequest, options: ClerkOptions) -> ProxyCall | ProxyAnswer | None:
+    """What the Frontend API proxy does with ``request``: None when it is not the proxy's.
+
+    A ``ProxyCall`` to forward (``core._proxy.forward``), or an error answer.
+    """
+    proxy = options.frontend_api_proxy
+    if proxy is None:
+        return None
+    if not proxy_path_matches(urlsplit(request.url).path or "/", proxy):
+        return None
+    return plan_proxy(
+        request.method,
+        request.url,
+        list(request.headers.items()),
+        proxy,
+        secret_key=options.secret_key or "",
+        frontend_api=options.parsed_key.frontend_api,
+    )
+
+
+def proxy_body_too_large(options: ClerkOptions) -> ProxyAnswer:
+    """The 413 for a request body beyond the proxy's ``max_request_bytes``."""
+    limit = options.frontend_api_proxy.max_request_bytes if options.frontend_api_proxy else 0
+    return error_answer(
+        "proxy_request_too_large", f"The request body is larger than {limit} bytes", 413
+    )
+
+
+def proxy_status_line(answer: ProxyAnswer) -> str:
+    """The WSGI status line of a proxied answer (the standard phrase, not the upstream's)."""
+    try:
+        phrase = HTTPStatus(answer.status).phrase
+    except ValueError:
+        phrase = "Unknown"
+    return f"{answer.status} {phrase}"
+
+
+def proxy_chunks(answer: ProxyAnswer) -> Iterator[bytes]:
+    """The body of a proxied answer; the upstream connection is closed when it ends."""
+    try:
+        if answer.chunks is None:
+            if answer.body:
+                yield answer.body
+            return
+        yield from cast(Iterator[bytes], answer.chunks)
+    finally:
+        if answer.closer is not None:
+            answer.closer()
+
+
+async def proxy_chunks_async(answer: ProxyAnswer) -> AsyncIterator[bytes]:
+    """The ``async`` twin of ``proxy_chunks``."""
+    try:
+        if answer.chunks is None:
+            if answer.body:
+                yield answer.body
+            return
+        async for chunk in cast(AsyncIterator[bytes], answer.chunks):
+            yield chunk
+    finally:
+        if answer.closer is not None:
+            await answer.closer()
 
 
 def webhook_body(chunks: Iterable[bytes], content_length: int | None = None) -> bytes:

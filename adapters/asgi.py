@@ -41,6 +41,7 @@ from clerk_middleware.core import (
     MalformedPathError,
     authenticate_request_async,
 )
+from clerk_middleware.core._proxy import ProxyAnswer, ProxyCall, forward_async
 from clerk_middleware.core._request import header_fields, request_with_headers
 from clerk_middleware.core._routes import asgi_route_path
 from clerk_middleware.core._url import is_valid_host
@@ -63,6 +64,9 @@ from ._common import (
     current_user_async,
     handshake_answer,
     protect,
+    proxy_body_too_large,
+    proxy_chunks_async,
+    proxy_request,
     quote_path,
     request_target,
     reset_context,
@@ -215,6 +219,46 @@ async def _send_answer(send: Send, answer: Answer) -> None:
     await send({"type": "http.response.body", "body": answer.body})
 
 
+async def _proxy(
+    planned: ProxyCall | ProxyAnswer, receive: Receive, send: Send, options: ClerkOptions
+) -> None:
+    """Answer a request under the Frontend API proxy's path: forward it, stream the answer."""
+    proxy = options.frontend_api_proxy
+    assert proxy is not None
+    answer: ProxyAnswer
+    if isinstance(planned, ProxyAnswer):
+        answer = planned
+    else:
+        body = await _read_body(receive, proxy.max_request_bytes)
+        answer = (
+            proxy_body_too_large(options)
+            if body is None
+            else await forward_async(planned, body, proxy)
+        )
+    headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in answer.headers]
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    async for chunk in proxy_chunks_async(answer):
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The request body, or None once it passes ``limit`` bytes (the rest is not read)."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b"".join(parts)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
 class BaseClerkASGIMiddleware(Generic[RequestT]):
     """The ASGI middleware; subclasses choose what request object the handler gets.
 
@@ -252,6 +296,11 @@ class BaseClerkASGIMiddleware(Generic[RequestT]):
         except MalformedPathError as exc:
             await _send_answer(send, control_flow_answer(exc))
             return
+        if self.options.frontend_api_proxy is not None:
+            planned = proxy_request(request, self.options)
+            if planned is not None:
+                await _proxy(planned, receive, send, self.options)
+                return
         state = await authenticate_request_async(request, self.options)
         handshake = handshake_answer(state)
         if handshake is not None:

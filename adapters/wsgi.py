@@ -37,6 +37,7 @@ from clerk_middleware.core import (
     MalformedPathError,
     authenticate_request,
 )
+from clerk_middleware.core._proxy import ProxyAnswer, ProxyCall, forward
 from clerk_middleware.core._request import header_fields, request_with_headers
 from clerk_middleware.core._routes import wsgi_route_path
 from clerk_middleware.core._url import is_valid_host
@@ -60,6 +61,10 @@ from ._common import (
     current_user_async,
     handshake_answer,
     protect,
+    proxy_body_too_large,
+    proxy_chunks,
+    proxy_request,
+    proxy_status_line,
     quote_path,
     request_target,
     reset_context,
@@ -198,6 +203,10 @@ class ClerkWSGIMiddleware:
             bad = control_flow_answer(exc)
             start_response(bad.status_line, list(bad.headers))
             return [bad.body]
+        if self.options.frontend_api_proxy is not None:
+            planned = proxy_request(request, self.options)
+            if planned is not None:
+                return _proxy(planned, environ, start_response, self.options)
         state = authenticate_request(request, self.options)
         handshake = handshake_answer(state)
         if handshake is not None:
@@ -368,3 +377,27 @@ def _chunks(stream: Any, length: int) -> Iterator[bytes]:
             return
         left -= len(chunk)
         yield chunk
+
+
+def _proxy(
+    planned: ProxyCall | ProxyAnswer,
+    environ: WSGIEnvironment,
+    start_response: StartResponse,
+    options: ClerkOptions,
+) -> Iterable[bytes]:
+    """Answer a request under the Frontend API proxy's path: forward it, stream the answer."""
+    proxy = options.frontend_api_proxy
+    assert proxy is not None
+    answer: ProxyAnswer
+    if isinstance(planned, ProxyAnswer):
+        answer = planned
+    else:
+        length_text = environ.get("CONTENT_LENGTH") or ""
+        length = int(length_text) if length_text.isdigit() and len(length_text) < 20 else 0
+        if length > proxy.max_request_bytes:
+            answer = proxy_body_too_large(options)
+        else:
+            body = b"".join(_chunks(environ["wsgi.input"], length))
+            answer = forward(planned, body, proxy)
+    start_response(proxy_status_line(answer), answer.headers)
+    return proxy_chunks(answer)

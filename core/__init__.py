@@ -6,9 +6,10 @@ Rules of this package (kept by every module in it):
    ``AuthRequest`` and this package's answers into their responses.
 2. No I/O but Clerk's Backend API (JWKS, handshake payload, session refresh,
    machine token verification, the users and tokens an app asks for),
-   and only in ``_backend``; the decision itself is a pure function of
-   (request, options, keys, now). The only module-level state is ``_backend``'s
-   per-instance client registry (shared key caches) and the verified-token cache.
+   only in ``_backend``, and the Frontend API proxy's, only in ``_proxy``; the
+   decision itself is a pure function of (request, options, keys, now). The
+   only module-level state is ``_backend``'s per-instance client registry
+   (shared key caches) and the verified-token cache.
 3. Time enters only through ``ClerkOptions.clock``; the environment is read
    only by ``ClerkOptions.from_env`` (and ``verify_webhook``, for
    ``CLERK_WEBHOOK_SIGNING_SECRET`` when no secret is passed).
@@ -61,6 +62,7 @@ from ._protect import (
     redirect_to_sign_in,
     redirect_to_sign_up,
 )
+from ._proxy import FrontendApiProxy
 from ._request import AuthRequest
 from ._resources import (
     EmailAddress,
@@ -100,6 +102,7 @@ __all__ = [
     "ConfigurationError",
     "ContentSecurityPolicy",
     "EmailAddress",
+    "FrontendApiProxy",
     "InvalidTokenAuth",
     "JwksPolicy",
     "MachineAuth",

@@ -24,6 +24,7 @@ from ._csp import ContentSecurityPolicy
 from ._errors import ConfigurationError
 from ._keys import PublishableKey, accounts_base_url, cookie_suffix, parse_publishable_key
 from ._machine import TOKEN_TYPES, AcceptsToken
+from ._proxy import FrontendApiProxy
 from ._routes import match_params
 
 __all__ = [
@@ -271,6 +272,9 @@ class ClerkOptions:
         organization_sync_options: Paths that activate an organization.
         content_security_policy: Clerk's Content-Security-Policy headers on every
             response (``True``, a ``ContentSecurityPolicy``, or Clerk's mapping).
+        frontend_api_proxy: Serve Clerk's Frontend API under the app's domain
+            (``True``, a ``FrontendApiProxy``, or Clerk's mapping); ``proxy_url``
+            defaults to its path.
         api_url: Backend API origin (default ``https://api.clerk.com``).
         debug: Log auth decisions (reasons only, never tokens).
         tasks_url: The app's own page for pending users (instead of ``<sign-in>/tasks``).
@@ -308,6 +312,7 @@ class ClerkOptions:
     accepts_token: AcceptsToken = "session_token"  # noqa: S105 - a token type, not a secret
     machine_secret_key: str | None = field(default=None, repr=False)
     content_security_policy: ContentSecurityPolicy | None = None
+    frontend_api_proxy: FrontendApiProxy | None = None
     clock: Callable[[], float] = time.time
 
     # Derived once here so that no request pays for them.
@@ -346,6 +351,24 @@ class ClerkOptions:
                 f"one instance, both sk_test_/pk_test_ or both sk_live_/pk_live_ ({_KEYS_PAGE})."
             )
         setattr_ = object.__setattr__
+        proxy: Any = self.frontend_api_proxy
+        if proxy is True:
+            proxy = FrontendApiProxy()
+        elif proxy is False:
+            proxy = None
+        elif proxy is not None and not isinstance(proxy, FrontendApiProxy):
+            if not isinstance(proxy, Mapping):
+                raise ConfigurationError(
+                    "frontend_api_proxy must be a FrontendApiProxy, True, or a mapping such "
+                    f"as {{'enabled': True, 'path': '/__clerk'}}, got {type(proxy).__name__}."
+                )
+            proxy = FrontendApiProxy.from_mapping(proxy)
+        if proxy is not None and not proxy.enabled:
+            proxy = None
+        setattr_(self, "frontend_api_proxy", proxy)
+        if proxy is not None and not self.proxy_url:
+            # As clerkMiddleware: handshakes go through the proxy, on the request's origin.
+            setattr_(self, "proxy_url", proxy.path)
         setattr_(self, "parsed_key", parsed)
         setattr_(self, "cookie_suffix", cookie_suffix(parsed.key))
         setattr_(

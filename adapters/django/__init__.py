@@ -79,6 +79,7 @@ from clerk_middleware.core import (
     authenticate_request_async,
 )
 from clerk_middleware.core._machine import AcceptsToken, TokenType
+from clerk_middleware.core._proxy import ProxyAnswer, ProxyCall, forward, forward_async
 from clerk_middleware.core._webhooks import MAX_BODY_BYTES, WebhookEvent, body_too_large
 from clerk_middleware.core._webhooks import verify_webhook as _verify_webhook
 
@@ -99,6 +100,10 @@ from .._common import (
     current_user_async,
     handshake_answer,
     protect,
+    proxy_body_too_large,
+    proxy_chunks,
+    proxy_chunks_async,
+    proxy_request,
     reset_context,
     signed_in,
     signed_out,
@@ -303,6 +308,59 @@ async def _bound_async_stream(chunks: AsyncIterator[Any], context: RequestContex
         yield chunk
 
 
+def _proxy_body(request: HttpRequest, options: ClerkOptions) -> bytes | None:
+    proxy = options.frontend_api_proxy
+    length = request.META.get("CONTENT_LENGTH", "")
+    limit = proxy.max_request_bytes if proxy is not None else 0
+    if isinstance(length, str) and length.isdigit() and int(length) > limit:
+        return None
+    body = request.body
+    return body if len(body) <= limit else None
+
+
+def _proxied(answer: ProxyAnswer, chunks: Any) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(chunks, status=answer.status)
+    del response["Content-Type"]  # only the Frontend API's own headers
+    _add_headers(response, answer.headers)
+    return response
+
+
+def _proxy_response(
+    planned: ProxyCall | ProxyAnswer, request: HttpRequest, options: ClerkOptions
+) -> StreamingHttpResponse:
+    """Forward a request under the Frontend API proxy's path; stream the answer."""
+    answer: ProxyAnswer
+    if isinstance(planned, ProxyAnswer):
+        answer = planned
+    else:
+        body = _proxy_body(request, options)
+        assert options.frontend_api_proxy is not None
+        answer = (
+            proxy_body_too_large(options)
+            if body is None
+            else forward(planned, body, options.frontend_api_proxy)
+        )
+    return _proxied(answer, proxy_chunks(answer))
+
+
+async def _proxy_response_async(
+    planned: ProxyCall | ProxyAnswer, request: HttpRequest, options: ClerkOptions
+) -> StreamingHttpResponse:
+    """The ``async`` twin of ``_proxy_response``."""
+    answer: ProxyAnswer
+    if isinstance(planned, ProxyAnswer):
+        answer = planned
+    else:
+        body = _proxy_body(request, options)
+        assert options.frontend_api_proxy is not None
+        answer = (
+            proxy_body_too_large(options)
+            if body is None
+            else await forward_async(planned, body, options.frontend_api_proxy)
+        )
+    return _proxied(answer, proxy_chunks_async(answer))
+
+
 def _finish(response: HttpResponseBase, context: RequestContext) -> HttpResponseBase:
     """Add the state's headers; a streamed body is produced with the context bound."""
     for name, value in context.csp_headers():
@@ -466,6 +524,10 @@ class ClerkMiddleware:
         begun = self._begin(request)
         if isinstance(begun, HttpResponseBase):
             return begun
+        if self.options.frontend_api_proxy is not None:
+            planned = proxy_request(begun, self.options)
+            if planned is not None:
+                return _proxy_response(planned, request, self.options)
         state = authenticate_request(begun, self.options)
         handshake = handshake_answer(state)
         if handshake is not None:
@@ -494,6 +556,10 @@ class ClerkMiddleware:
         begun = self._begin(request)
         if isinstance(begun, HttpResponseBase):
             return begun
+        if self.options.frontend_api_proxy is not None:
+            planned = proxy_request(begun, self.options)
+            if planned is not None:
+                return await _proxy_response_async(planned, request, self.options)
         state = await authenticate_request_async(begun, self.options)
         handshake = handshake_answer(state)
         if handshake is not None:

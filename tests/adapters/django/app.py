@@ -227,7 +227,12 @@ def make_async_client(settings: Mapping[str, Any]) -> matrix.Client:
     def send(target: str, headers: Mapping[str, str]) -> matrix.Outcome:
         async def run() -> matrix.Outcome:
             client.cookies = SimpleCookie()
-            return outcome(await client.request(**asgi_scope(target, headers)))
+            response = await client.request(**asgi_scope(target, headers))
+            if isinstance(response, StreamingHttpResponse) and response.is_async:
+                # An async stream (a proxied answer): read it here, on the loop.
+                chunks = [chunk async for chunk in response.streaming_content]
+                response.streaming_content = chunks
+            return outcome(response)
 
         return asyncio.run(run())
 
