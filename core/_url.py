@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Final
 from urllib.parse import unquote_to_bytes
 
 __all__ = [
@@ -67,16 +68,21 @@ def _encode(text: str, table: dict[int, str]) -> str:
     return "".join(out)
 
 
+#: Each byte of a UTF-8 encoding as ``URLSearchParams`` writes it, keyed by the byte
+#: read as a Latin-1 character: ``str.translate`` then encodes in C, where a loop
+#: over the bytes cost ~80 us per handshake URL.
+_FORM_TABLE: Final[dict[int, str]] = {
+    b: chr(b) if b in _FORM_SAFE else ("+" if b == 0x20 else f"%{b:02X}") for b in range(256)
+}
+
+
+def _form_value(value: str) -> str:
+    return value.encode("utf-8", "surrogatepass").decode("latin-1").translate(_FORM_TABLE)
+
+
 def form_encode(pairs: list[tuple[str, str]]) -> str:
     """Serialise pairs as ``application/x-www-form-urlencoded``, like ``URLSearchParams``."""
-
-    def enc(value: str) -> str:
-        data = value.encode("utf-8", "surrogatepass")
-        return "".join(
-            chr(b) if b in _FORM_SAFE else ("+" if b == 0x20 else f"%{b:02X}") for b in data
-        )
-
-    return "&".join(f"{enc(k)}={enc(v)}" for k, v in pairs)
+    return "&".join(f"{_form_value(k)}={_form_value(v)}" for k, v in pairs)
 
 
 def form_decode(query: str) -> list[tuple[str, str]]:
