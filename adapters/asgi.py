@@ -45,6 +45,8 @@ from clerk_middleware.core._proxy import ProxyAnswer, ProxyCall, forward_async
 from clerk_middleware.core._request import header_fields, request_with_headers
 from clerk_middleware.core._routes import asgi_route_path
 from clerk_middleware.core._url import is_valid_host
+from clerk_middleware.core._webhooks import MAX_BODY_BYTES, WebhookEvent, body_too_large
+from clerk_middleware.core._webhooks import verify_webhook as _verify_webhook
 
 from ._common import (
     CONTEXT_KEY,
@@ -93,6 +95,7 @@ __all__ = [
     "protect",
     "signed_in",
     "signed_out",
+    "verify_webhook",
 ]
 
 Scope = MutableMapping[str, Any]
@@ -418,3 +421,34 @@ def get_auth(request: Any, *, treat_pending_as_signed_out: bool = True) -> Auth:
     scope = getattr(request, "scope", request)
     context = context_of(scope, kind="ASGI scope")
     return context.auth(treat_pending_as_signed_out=treat_pending_as_signed_out)
+
+
+async def verify_webhook(
+    scope: Scope, receive: Receive, *, signing_secret: str | None = None
+) -> WebhookEvent:
+    """Verify a Clerk webhook delivery (Svix signature over the raw body) and return its event.
+
+    Reads the body from ``receive`` (at most ``MAX_BODY_BYTES``), so the app
+    cannot read it again: the whole payload is ``event.raw``.
+
+    Args:
+        scope: The ASGI HTTP scope.
+        receive: The ASGI ``receive`` callable.
+        signing_secret: The endpoint's signing secret (default:
+            ``CLERK_WEBHOOK_SIGNING_SECRET``).
+
+    Returns:
+        The verified event.
+
+    Raises:
+        WebhookVerificationError: Not a valid delivery; answer ``exc.status_code``.
+        ConfigurationError: No (valid) signing secret is configured.
+    """
+    body = await _read_body(receive, MAX_BODY_BYTES)
+    if body is None:
+        raise body_too_large()
+    headers = [
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, value in scope.get("headers", ())
+    ]
+    return _verify_webhook(headers, body, signing_secret=signing_secret)

@@ -71,6 +71,29 @@ def _django_app() -> Any:
     return WSGIHandler()
 
 
+def _asgi_app() -> Any:
+    from clerk_middleware.adapters.asgi import verify_webhook
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        try:
+            event = await verify_webhook(scope, receive)
+        except WebhookVerificationError as exc:
+            body: dict[str, Any] = {"reason": exc.reason}
+            status = exc.status_code
+        else:
+            again = json.dumps(dict(event.raw)).encode()
+            body = {"type": event.type, "id": event.data.get("id"), "again": len(again)}
+            status = 200
+        content = json.dumps(body).encode()
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+    return app
+
+
 def _starlette_app() -> Any:
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -116,6 +139,7 @@ APPS: dict[
     "flask": (_flask_app, waitress_server),
     "wsgi": (_wsgi_app, waitress_server),
     "django": (_django_app, waitress_server),
+    "asgi": (_asgi_app, uvicorn_server),
     "starlette": (_starlette_app, uvicorn_server),
     "fastapi": (_fastapi_app, uvicorn_server),
 }
