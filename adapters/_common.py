@@ -99,6 +99,7 @@ __all__ = [
     "handshake_answer",
     "is_async_callable",
     "protect",
+    "protect_checks",
     "proxy_body_too_large",
     "proxy_chunks",
     "proxy_chunks_async",
@@ -107,6 +108,7 @@ __all__ = [
     "quote_path",
     "request_target",
     "reset_context",
+    "run_protect",
     "signed_in",
     "signed_out",
     "template_globals",
@@ -624,12 +626,17 @@ def quote_path(path: bytes) -> str:
     return quote(path, safe="/:@!$&'()*+,;=~") or "/"
 
 
-def _run_protect(
+def run_protect(
     context: RequestContext,
     predicate: Predicate | None,
     treat_pending_as_signed_out: bool,
     checks: Mapping[str, Any],
 ) -> AnyAuth:
+    """``core.protect()`` over the request's auth object for ``checks["token"]``.
+
+    Raises:
+        AuthControlFlow: The request may not proceed (redirect, 404 or 401).
+    """
     token: AcceptsToken = checks.get("token") or "session_token"
     auth = context.auth(
         treat_pending_as_signed_out=treat_pending_as_signed_out, accepts_token=token
@@ -656,18 +663,20 @@ def _accepts(value: AcceptsToken | list[TokenType]) -> AcceptsToken:
     return tuple(value) if isinstance(value, list) else value
 
 
-def _checks(  # noqa: PLR0917 - one place builds protect()'s keyword set
-    role: str | None,
-    permission: str | None,
-    feature: str | None,
-    plan: str | None,
-    reverification: Reverification,
-    unauthenticated_url: str | None,
-    unauthorized_url: str | None,
-    tasks_url: str | None,
-    token: AcceptsToken | list[TokenType],
-    scopes: list[str] | tuple[str, ...] | None,
+def protect_checks(
+    *,
+    role: str | None = None,
+    permission: str | None = None,
+    feature: str | None = None,
+    plan: str | None = None,
+    reverification: Reverification = None,
+    unauthenticated_url: str | None = None,
+    unauthorized_url: str | None = None,
+    tasks_url: str | None = None,
+    token: AcceptsToken | list[TokenType] = "session_token",  # noqa: S107 - a token type
+    scopes: list[str] | tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
+    """``core.protect()``'s keyword arguments from ``auth.protect()``'s (built in one place)."""
     return {
         "role": role,
         "permission": permission,
@@ -880,19 +889,19 @@ class ClerkAuth:
             RuntimeError: Called outside a request handled by clerk_middleware (or,
                 on an event loop, see ``auth()``: use ``protect_async``).
         """
-        checks = _checks(
-            role,
-            permission,
-            feature,
-            plan,
-            reverification,
-            unauthenticated_url,
-            unauthorized_url,
-            tasks_url,
-            token,
-            scopes,
+        checks = protect_checks(
+            role=role,
+            permission=permission,
+            feature=feature,
+            plan=plan,
+            reverification=reverification,
+            unauthenticated_url=unauthenticated_url,
+            unauthorized_url=unauthorized_url,
+            tasks_url=tasks_url,
+            token=token,
+            scopes=scopes,
         )
-        return _protected(_run_protect(self._get(), predicate, treat_pending_as_signed_out, checks))
+        return _protected(run_protect(self._get(), predicate, treat_pending_as_signed_out, checks))
 
     @overload
     async def protect_async(
@@ -968,21 +977,21 @@ class ClerkAuth:
 
         Arguments, return value and exceptions as ``protect()``.
         """
-        checks = _checks(
-            role,
-            permission,
-            feature,
-            plan,
-            reverification,
-            unauthenticated_url,
-            unauthorized_url,
-            tasks_url,
-            token,
-            scopes,
+        checks = protect_checks(
+            role=role,
+            permission=permission,
+            feature=feature,
+            plan=plan,
+            reverification=reverification,
+            unauthenticated_url=unauthenticated_url,
+            unauthorized_url=unauthorized_url,
+            tasks_url=tasks_url,
+            token=token,
+            scopes=scopes,
         )
         context = self._get()
         await context.verify_async(checks["token"])
-        return _protected(_run_protect(context, predicate, treat_pending_as_signed_out, checks))
+        return _protected(run_protect(context, predicate, treat_pending_as_signed_out, checks))
 
     def redirect_to_sign_in(self, *, return_back_url: ReturnBackUrl = CURRENT_URL) -> NoReturn:
         """Stop the request with a 307 to sign-in (pending sessions: the tasks page).
@@ -1091,7 +1100,7 @@ def signed_in(*, treat_pending_as_signed_out: bool = True) -> ControlHelper:
         return context.auth(treat_pending_as_signed_out=treat_pending_as_signed_out).is_signed_in
 
     def enforce(context: RequestContext) -> None:
-        _run_protect(context, None, treat_pending_as_signed_out, {})
+        run_protect(context, None, treat_pending_as_signed_out, {})
 
     return ControlHelper(check, enforce)
 
@@ -1154,21 +1163,21 @@ def protect(
     Returns:
         A ``ControlHelper``.
     """
-    checks = _checks(
-        role,
-        permission,
-        feature,
-        plan,
-        reverification,
-        unauthenticated_url,
-        unauthorized_url,
-        tasks_url,
-        token,
-        scopes,
+    checks = protect_checks(
+        role=role,
+        permission=permission,
+        feature=feature,
+        plan=plan,
+        reverification=reverification,
+        unauthenticated_url=unauthenticated_url,
+        unauthorized_url=unauthorized_url,
+        tasks_url=tasks_url,
+        token=token,
+        scopes=scopes,
     )
 
     def enforce(context: RequestContext) -> None:
-        _run_protect(context, predicate, treat_pending_as_signed_out, checks)
+        run_protect(context, predicate, treat_pending_as_signed_out, checks)
 
     def check(context: RequestContext) -> bool:
         try:

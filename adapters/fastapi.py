@@ -40,7 +40,16 @@ from starlette.requests import Request
 from clerk_middleware.core import Auth, MachineAuth, TokenType
 from clerk_middleware.core._options import accepts_token_option
 
-from ._common import ClerkAuth, Predicate, Reverification, build_options, check_handler, context_of
+from ._common import (
+    ClerkAuth,
+    Predicate,
+    Reverification,
+    build_options,
+    check_handler,
+    context_of,
+    protect_checks,
+    run_protect,
+)
 from .starlette import (
     ClerkStarletteMiddleware,
     StarletteHandler,
@@ -149,17 +158,18 @@ class ProtectDependency:
         treat_pending_as_signed_out: bool = True,
     ) -> None:
         self.predicate = predicate
-        self.checks: dict[str, Any] = {
-            "role": role,
-            "permission": permission,
-            "feature": feature,
-            "plan": plan,
-            "reverification": reverification,
-            "unauthenticated_url": unauthenticated_url,
-            "unauthorized_url": unauthorized_url,
-            "tasks_url": tasks_url,
-            "treat_pending_as_signed_out": treat_pending_as_signed_out,
-        }
+        self.treat_pending_as_signed_out = treat_pending_as_signed_out
+        # Built once here, not per request: protect()'s own keyword set.
+        self.checks: dict[str, Any] = protect_checks(
+            role=role,
+            permission=permission,
+            feature=feature,
+            plan=plan,
+            reverification=reverification,
+            unauthenticated_url=unauthenticated_url,
+            unauthorized_url=unauthorized_url,
+            tasks_url=tasks_url,
+        )
 
     async def __call__(self, request: Request) -> Auth:
         """Return the auth object if the request may proceed.
@@ -169,8 +179,8 @@ class ProtectDependency:
             AuthNotFound: 404 otherwise.
             RuntimeError: The app was not set up with ``clerk_middleware``.
         """
-        bound = ClerkAuth(context_of(request.scope, kind="FastAPI request"))
-        auth = bound.protect(self.predicate, **self.checks)
+        context = context_of(request.scope, kind="FastAPI request")
+        auth = run_protect(context, self.predicate, self.treat_pending_as_signed_out, self.checks)
         if not isinstance(auth, Auth):  # pragma: no cover - session tokens only here
             raise TypeError("AuthDependency protects session routes")
         return auth
