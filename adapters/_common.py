@@ -30,7 +30,7 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, TypeVar, cast, overload
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from clerk_middleware import core
 from clerk_middleware.core import (
@@ -106,6 +106,8 @@ __all__ = [
     "proxy_request",
     "proxy_status_line",
     "quote_path",
+    "read_bounded",
+    "read_bounded_async",
     "request_target",
     "reset_context",
     "run_protect",
@@ -410,7 +412,11 @@ def proxy_request(request: AuthRequest, options: ClerkOptions) -> ProxyCall | Pr
     proxy = options.frontend_api_proxy
     if proxy is None:
         return None
-    if not proxy_path_matches(urlsplit(request.url).path or "/", proxy):
+    try:
+        path = request.parsed_url.path  # Clerk matches new URL(request.url).pathname
+    except MalformedPathError:
+        return None  # not a URL: the middleware's own 400
+    if not proxy_path_matches(path, proxy):
         return None
     return plan_proxy(
         request.method,
@@ -466,23 +472,52 @@ async def proxy_chunks_async(answer: ProxyAnswer) -> AsyncIterator[bytes]:
             await answer.closer()
 
 
-def webhook_body(chunks: Iterable[bytes], content_length: int | None = None) -> bytes:
-    """A webhook's raw body, read no further than ``MAX_BODY_BYTES``.
+def read_bounded(
+    chunks: Iterable[bytes], limit: int, content_length: int | None = None
+) -> bytes | None:
+    """A request body read no further than ``limit`` bytes; None once it is larger.
 
-    Raises:
-        WebhookVerificationError: ``body-too-large``, from ``Content-Length`` or
-            once the chunks pass the limit (the rest is not read).
+    A ``Content-Length`` beyond the limit is refused before anything is read;
+    otherwise the chunks are read until they pass it (the rest is left unread).
     """
-    if content_length is not None and content_length > MAX_BODY_BYTES:
-        raise body_too_large()
+    if content_length is not None and content_length > limit:
+        return None
     parts: list[bytes] = []
     size = 0
     for chunk in chunks:
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise body_too_large()
+        if size > limit:
+            return None
         parts.append(chunk)
     return b"".join(parts)
+
+
+async def read_bounded_async(
+    chunks: AsyncIterable[bytes], limit: int, content_length: int | None = None
+) -> bytes | None:
+    """The ``async`` twin of ``read_bounded``."""
+    if content_length is not None and content_length > limit:
+        return None
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def webhook_body(chunks: Iterable[bytes], content_length: int | None = None) -> bytes:
+    """A webhook's raw body, read no further than ``MAX_BODY_BYTES``.
+
+    Raises:
+        WebhookVerificationError: ``body-too-large``.
+    """
+    body = read_bounded(chunks, MAX_BODY_BYTES, content_length)
+    if body is None:
+        raise body_too_large()
+    return body
 
 
 async def webhook_body_async(
@@ -493,16 +528,10 @@ async def webhook_body_async(
     Raises:
         WebhookVerificationError: ``body-too-large``.
     """
-    if content_length is not None and content_length > MAX_BODY_BYTES:
+    body = await read_bounded_async(chunks, MAX_BODY_BYTES, content_length)
+    if body is None:
         raise body_too_large()
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in chunks:
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise body_too_large()
-        parts.append(chunk)
-    return b"".join(parts)
+    return body
 
 
 def _placeholder(token_type: TokenType) -> AnyAuth:

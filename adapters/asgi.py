@@ -30,7 +30,7 @@ should not read the request body: the app downstream could not read it again.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, Generic, TypeVar
 
 from clerk_middleware.core import (
@@ -45,7 +45,7 @@ from clerk_middleware.core._proxy import ProxyAnswer, ProxyCall, forward_async
 from clerk_middleware.core._request import header_fields, request_with_headers
 from clerk_middleware.core._routes import asgi_route_path
 from clerk_middleware.core._url import is_valid_host
-from clerk_middleware.core._webhooks import MAX_BODY_BYTES, WebhookEvent, body_too_large
+from clerk_middleware.core._webhooks import WebhookEvent
 from clerk_middleware.core._webhooks import verify_webhook as _verify_webhook
 
 from ._common import (
@@ -70,10 +70,12 @@ from ._common import (
     proxy_chunks_async,
     proxy_request,
     quote_path,
+    read_bounded_async,
     request_target,
     reset_context,
     signed_in,
     signed_out,
+    webhook_body_async,
 )
 
 __all__ = [
@@ -232,7 +234,7 @@ async def _proxy(
     if isinstance(planned, ProxyAnswer):
         answer = planned
     else:
-        body = await _read_body(receive, proxy.max_request_bytes)
+        body = await read_bounded_async(_receive_chunks(receive), proxy.max_request_bytes)
         answer = (
             proxy_body_too_large(options)
             if body is None
@@ -245,21 +247,15 @@ async def _proxy(
     await send({"type": "http.response.body", "body": b""})
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The request body, or None once it passes ``limit`` bytes (the rest is not read)."""
-    parts: list[bytes] = []
-    size = 0
+async def _receive_chunks(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body's chunks, as ``receive`` hands them over."""
     while True:
         message = await receive()
-        if message["type"] == "http.disconnect":
-            return b"".join(parts)
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        parts.append(chunk)
+        if message["type"] != "http.request":
+            return  # http.disconnect: the body ends here
+        yield message.get("body", b"")
         if not message.get("more_body", False):
-            return b"".join(parts)
+            return
 
 
 class BaseClerkASGIMiddleware(Generic[RequestT]):
@@ -444,9 +440,7 @@ async def verify_webhook(
         WebhookVerificationError: Not a valid delivery; answer ``exc.status_code``.
         ConfigurationError: No (valid) signing secret is configured.
     """
-    body = await _read_body(receive, MAX_BODY_BYTES)
-    if body is None:
-        raise body_too_large()
+    body = await webhook_body_async(_receive_chunks(receive))
     headers = [
         (name.decode("latin-1"), value.decode("latin-1"))
         for name, value in scope.get("headers", ())

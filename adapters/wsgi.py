@@ -66,6 +66,7 @@ from ._common import (
     proxy_request,
     proxy_status_line,
     quote_path,
+    read_bounded,
     request_target,
     reset_context,
     signed_in,
@@ -355,10 +356,8 @@ def verify_webhook(environ: WSGIEnvironment, *, signing_secret: str | None = Non
         WebhookVerificationError: Not a valid delivery; answer ``exc.status_code``.
         ConfigurationError: No (valid) signing secret is configured.
     """
-    length_text = environ.get("CONTENT_LENGTH") or ""
-    length = int(length_text) if length_text.isdigit() and len(length_text) < 20 else 0
-    stream = environ["wsgi.input"]
-    body = webhook_body(_chunks(stream, length), length)
+    length = _content_length(environ)
+    body = webhook_body(_chunks(environ["wsgi.input"], length), length)
     environ["wsgi.input"] = io.BytesIO(body)
     headers = [
         (name[5:].replace("_", "-").lower(), value)
@@ -366,6 +365,12 @@ def verify_webhook(environ: WSGIEnvironment, *, signing_secret: str | None = Non
         if name.startswith("HTTP_") and isinstance(value, str)
     ]
     return _verify_webhook(headers, body, signing_secret=signing_secret)
+
+
+def _content_length(environ: WSGIEnvironment) -> int:
+    """``CONTENT_LENGTH`` as a number (0 when absent or not a plain decimal)."""
+    text = environ.get("CONTENT_LENGTH") or ""
+    return int(text) if text.isdigit() and len(text) < 20 else 0
 
 
 def _chunks(stream: Any, length: int) -> Iterator[bytes]:
@@ -392,12 +397,8 @@ def _proxy(
     if isinstance(planned, ProxyAnswer):
         answer = planned
     else:
-        length_text = environ.get("CONTENT_LENGTH") or ""
-        length = int(length_text) if length_text.isdigit() and len(length_text) < 20 else 0
-        if length > proxy.max_request_bytes:
-            answer = proxy_body_too_large(options)
-        else:
-            body = b"".join(_chunks(environ["wsgi.input"], length))
-            answer = forward(planned, body, proxy)
+        length = _content_length(environ)
+        body = read_bounded(_chunks(environ["wsgi.input"], length), proxy.max_request_bytes, length)
+        answer = proxy_body_too_large(options) if body is None else forward(planned, body, proxy)
     start_response(proxy_status_line(answer), answer.headers)
     return proxy_chunks(answer)

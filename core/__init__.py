@@ -9,7 +9,8 @@ Rules of this package (kept by every module in it):
    only in ``_backend``, and the Frontend API proxy's, only in ``_proxy``; the
    decision itself is a pure function of (request, options, keys, now). The
    only module-level state is ``_backend``'s per-instance client registry
-   (shared key caches) and the verified-token cache.
+   (shared key caches), the verified-token cache, and the proxy's pooled
+   HTTP client.
 3. Time enters only through ``ClerkOptions.clock``; the environment is read
    only by ``ClerkOptions.from_env`` (and ``verify_webhook``, for
    ``CLERK_WEBHOOK_SIGNING_SECRET`` when no secret is passed).

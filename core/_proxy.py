@@ -22,7 +22,9 @@ Frontend API cannot be reached.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import ssl
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +35,7 @@ import anyio
 import httpx
 
 from ._errors import ConfigurationError
+from ._url import parse_url
 
 __all__ = [
     "DEFAULT_PROXY_PATH",
@@ -115,10 +118,9 @@ class FrontendApiProxy:
         object.__setattr__(self, "path", stripped)
         if self.fapi_url is not None:
             object.__setattr__(self, "fapi_url", _normalise_fapi_url(self.fapi_url))
-        for name in ("timeout",):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise ConfigurationError(f"frontend_api_proxy.{name} must be a positive number.")
+        timeout = self.timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+            raise ConfigurationError("frontend_api_proxy.timeout must be a positive number.")
         for name in ("max_request_bytes", "max_response_bytes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -162,7 +164,13 @@ def _normalise_fapi_url(value: str) -> str:
         raise ConfigurationError(
             "frontend_api_proxy.fapi_url must not include credentials, a query string, or a hash."
         )
-    return value.rstrip("/")
+    try:
+        # Serialised as Clerk's url.toString(): lower-case host, no default port.
+        return parse_url(value).href.rstrip("/")
+    except ValueError:
+        raise ConfigurationError(
+            f"frontend_api_proxy.fapi_url must be an http(s) URL, got {value!r}."
+        ) from None
 
 
 def fapi_url_for(frontend_api: str) -> str:
@@ -277,8 +285,11 @@ def plan_proxy(
         The call to make, or an error answer (Clerk's ``proxy_path_mismatch`` or
         ``proxy_request_failed``).
     """
-    parts = urlsplit(url)
-    path = parts.path or "/"
+    try:
+        request_url = parse_url(url)  # as Clerk's new URL(request.url): dot segments resolved
+    except ValueError:
+        return error_answer("proxy_request_failed", "The request URL is not a URL", 400)
+    path = request_url.path
     if not (path == proxy.path or path.startswith(proxy.path + "/")):
         return error_answer(
             "proxy_path_mismatch",
@@ -286,13 +297,17 @@ def plan_proxy(
             400,
         )
     fapi_base = proxy.fapi_url or fapi_url_for(frontend_api)
-    fapi_host = urlsplit(fapi_base).netloc
-    target_path = path[len(proxy.path) :] or "/"
-    target = f"{fapi_base}{target_path}" + (f"?{parts.query}" if parts.query else "")
-    if urlsplit(target).netloc != fapi_host:
+    fapi_host = parse_url(fapi_base).host_port
+    try:
+        resolved = parse_url(f"{fapi_base}{path[len(proxy.path) :] or '/'}")
+    except ValueError:
+        resolved = None
+    if resolved is None or resolved.host_port != fapi_host:
         return error_answer(
             "proxy_request_failed", "Resolved target does not match the expected host", 400
         )
+    query = request_url.query
+    target = resolved.origin + resolved.path + (f"?{query}" if query else "")
     dynamic = _dynamic_hop_by_hop(headers)
     sent: dict[str, tuple[str, str]] = {}
     for name, raw in headers:
@@ -312,15 +327,15 @@ def plan_proxy(
     origin = (
         f"{forwarded_proto}://{forwarded_host}"
         if forwarded_proto and forwarded_host
-        else f"{parts.scheme}://{parts.netloc}"
+        else request_url.origin
     )
     proxy_url = f"{origin}{proxy.path}"
     sent["clerk-proxy-url"] = ("clerk-proxy-url", proxy_url)
     sent["clerk-secret-key"] = ("clerk-secret-key", secret_key)
     sent["host"] = ("host", fapi_host)
     sent["accept-encoding"] = ("accept-encoding", "identity")
-    sent.setdefault("x-forwarded-host", ("x-forwarded-host", parts.netloc))
-    sent.setdefault("x-forwarded-proto", ("x-forwarded-proto", parts.scheme))
+    sent.setdefault("x-forwarded-host", ("x-forwarded-host", request_url.host_port))
+    sent.setdefault("x-forwarded-proto", ("x-forwarded-proto", request_url.scheme))
     ip = _client_ip(headers)
     if ip:
         sent["x-forwarded-for"] = ("x-forwarded-for", ip)
@@ -356,16 +371,17 @@ def proxy_response_headers(upstream: Sequence[tuple[str, str]], call: ProxyCall)
 
 
 def _rewrite_location(location: str, call: ProxyCall) -> str | None:
+    """Clerk's rewrite: ``new URL(location, fapiBase)`` on the Frontend API's host -> the proxy."""
+    base = parse_url(call.fapi_base)
     try:
-        resolved = httpx.URL(call.fapi_base).join(location)
-    except (httpx.InvalidURL, ValueError, TypeError):
+        resolved = parse_url(location, base)
+    except ValueError:
+        return None  # Clerk's new URL() throws, and the Location goes on as it is
+    if resolved.host_port != base.host_port:
         return None
-    if resolved.netloc.decode("ascii", "replace") != urlsplit(call.fapi_base).netloc:
-        return None
-    query = f"?{resolved.query.decode('ascii', 'replace')}" if resolved.query else ""
+    query = f"?{resolved.query}" if resolved.query else ""
     fragment = f"#{resolved.fragment}" if resolved.fragment else ""
-    path = resolved.raw_path.split(b"?")[0].decode("ascii", "replace")
-    return f"{call.proxy_url}{path}{query}{fragment}"
+    return f"{call.proxy_url}{resolved.path}{query}{fragment}"
 
 
 def _failed(exc: BaseException, proxy: FrontendApiProxy) -> ProxyAnswer:
@@ -380,39 +396,52 @@ def _failed(exc: BaseException, proxy: FrontendApiProxy) -> ProxyAnswer:
     )
 
 
-def _timeout(proxy: FrontendApiProxy) -> httpx.Timeout:
-    return httpx.Timeout(proxy.timeout)
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    # Loading the CA certificates takes ~20 ms: once per process, not per request.
+    return httpx.create_ssl_context()
 
 
-def forward(
-    call: ProxyCall, body: bytes, proxy: FrontendApiProxy, client: httpx.Client | None = None
-) -> ProxyAnswer:
+@functools.cache
+def _client() -> httpx.Client:
+    """The pooled client of the sync path (httpx's Client is thread-safe)."""
+    return httpx.Client(verify=_tls(), follow_redirects=False)
+
+
+def _request(
+    session: httpx.Client | httpx.AsyncClient, call: ProxyCall, body: bytes, proxy: FrontendApiProxy
+) -> httpx.Request:
+    return session.build_request(
+        call.method,
+        call.url,
+        headers=call.headers,
+        content=body or None,
+        timeout=httpx.Timeout(proxy.timeout),
+    )
+
+
+def _streamed(response: httpx.Response, call: ProxyCall, chunks: Any, closer: Any) -> ProxyAnswer:
+    return ProxyAnswer(
+        response.status_code,
+        proxy_response_headers(list(response.headers.multi_items()), call),
+        chunks=chunks,
+        closer=closer,
+        reason=response.reason_phrase,
+    )
+
+
+def forward(call: ProxyCall, body: bytes, proxy: FrontendApiProxy) -> ProxyAnswer:
     """Send ``call`` and return the answer, its body streamed (blocking I/O).
 
     The caller iterates ``answer.chunks`` and then calls ``answer.closer()``.
     A failed exchange is a 502 in Clerk's error shape; nothing raises.
     """
-    owned = client is None
-    session = client if client is not None else httpx.Client(follow_redirects=False)
     deadline = time.monotonic() + proxy.timeout
     try:
-        request = session.build_request(
-            call.method,
-            call.url,
-            headers=call.headers,
-            content=body or None,
-            timeout=_timeout(proxy),
-        )
-        response = session.send(request, stream=True, follow_redirects=False)
+        session = _client()
+        response = session.send(_request(session, call, body, proxy), stream=True)
     except Exception as exc:  # any failure of the exchange is an answer, never a crash
-        if owned:
-            session.close()
         return _failed(exc, proxy)
-
-    def close() -> None:
-        response.close()
-        if owned:
-            session.close()
 
     def chunks() -> Iterator[bytes]:
         sent = 0
@@ -425,32 +454,21 @@ def forward(
         except httpx.HTTPError:
             return
 
-    return ProxyAnswer(
-        response.status_code,
-        proxy_response_headers(list(response.headers.multi_items()), call),
-        chunks=chunks(),
-        closer=close,
-        reason=response.reason_phrase,
-    )
+    return _streamed(response, call, chunks(), response.close)
 
 
 async def forward_async(call: ProxyCall, body: bytes, proxy: FrontendApiProxy) -> ProxyAnswer:
     """The ``async`` twin of ``forward``; ``answer.chunks`` is an async iterator.
 
-    The caller iterates ``answer.chunks`` and then awaits ``answer.closer()``.
+    The caller iterates ``answer.chunks`` and then awaits ``answer.closer()``. A
+    client per call (a pooled one cannot be shared across event loops), with the
+    process's TLS context.
     """
-    session = httpx.AsyncClient(follow_redirects=False)
+    session = httpx.AsyncClient(verify=_tls(), follow_redirects=False)
     deadline = time.monotonic() + proxy.timeout
     try:
         with anyio.fail_after(proxy.timeout):
-            request = session.build_request(
-                call.method,
-                call.url,
-                headers=call.headers,
-                content=body or None,
-                timeout=_timeout(proxy),
-            )
-            response = await session.send(request, stream=True, follow_redirects=False)
+            response = await session.send(_request(session, call, body, proxy), stream=True)
     except Exception as exc:  # any failure of the exchange is an answer, never a crash
         await session.aclose()
         return _failed(exc, proxy)
@@ -471,10 +489,4 @@ async def forward_async(call: ProxyCall, body: bytes, proxy: FrontendApiProxy) -
         except httpx.HTTPError:
             return
 
-    return ProxyAnswer(
-        response.status_code,
-        proxy_response_headers(list(response.headers.multi_items()), call),
-        chunks=chunks(),
-        closer=close,
-        reason=response.reason_phrase,
-    )
+    return _streamed(response, call, chunks(), close)

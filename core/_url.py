@@ -153,6 +153,11 @@ class Url:
         )
 
     @property
+    def host_port(self) -> str:
+        """``host[:port]``, as JavaScript's ``url.host``."""
+        return f"{self.host}:{self.port}" if self.port else self.host
+
+    @property
     def hostname(self) -> str:
         """The host without the port."""
         return self.host

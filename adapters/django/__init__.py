@@ -79,7 +79,13 @@ from clerk_middleware.core import (
     authenticate_request_async,
 )
 from clerk_middleware.core._machine import AcceptsToken, TokenType
-from clerk_middleware.core._proxy import ProxyAnswer, ProxyCall, forward, forward_async
+from clerk_middleware.core._proxy import (
+    FrontendApiProxy,
+    ProxyAnswer,
+    ProxyCall,
+    forward,
+    forward_async,
+)
 from clerk_middleware.core._webhooks import MAX_BODY_BYTES, WebhookEvent, body_too_large
 from clerk_middleware.core._webhooks import verify_webhook as _verify_webhook
 
@@ -325,21 +331,23 @@ def _proxied(answer: ProxyAnswer, chunks: Any) -> StreamingHttpResponse:
     return response
 
 
+def _to_forward(
+    planned: ProxyCall | ProxyAnswer, request: HttpRequest, options: ClerkOptions
+) -> ProxyAnswer | tuple[ProxyCall, bytes]:
+    """The proxy's own answer (its error, or a 413), or the call to forward with its body."""
+    if isinstance(planned, ProxyAnswer):
+        return planned
+    body = _proxy_body(request, options)
+    return proxy_body_too_large(options) if body is None else (planned, body)
+
+
 def _proxy_response(
     planned: ProxyCall | ProxyAnswer, request: HttpRequest, options: ClerkOptions
 ) -> StreamingHttpResponse:
     """Forward a request under the Frontend API proxy's path; stream the answer."""
-    answer: ProxyAnswer
-    if isinstance(planned, ProxyAnswer):
-        answer = planned
-    else:
-        body = _proxy_body(request, options)
-        assert options.frontend_api_proxy is not None
-        answer = (
-            proxy_body_too_large(options)
-            if body is None
-            else forward(planned, body, options.frontend_api_proxy)
-        )
+    found = _to_forward(planned, request, options)
+    proxy = cast(FrontendApiProxy, options.frontend_api_proxy)  # proxy_request planned it
+    answer = found if isinstance(found, ProxyAnswer) else forward(*found, proxy)
     return _proxied(answer, proxy_chunks(answer))
 
 
@@ -347,17 +355,9 @@ async def _proxy_response_async(
     planned: ProxyCall | ProxyAnswer, request: HttpRequest, options: ClerkOptions
 ) -> StreamingHttpResponse:
     """The ``async`` twin of ``_proxy_response``."""
-    answer: ProxyAnswer
-    if isinstance(planned, ProxyAnswer):
-        answer = planned
-    else:
-        body = _proxy_body(request, options)
-        assert options.frontend_api_proxy is not None
-        answer = (
-            proxy_body_too_large(options)
-            if body is None
-            else await forward_async(planned, body, options.frontend_api_proxy)
-        )
+    found = _to_forward(planned, request, options)
+    proxy = cast(FrontendApiProxy, options.frontend_api_proxy)  # proxy_request planned it
+    answer = found if isinstance(found, ProxyAnswer) else await forward_async(*found, proxy)
     return _proxied(answer, proxy_chunks_async(answer))
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -219,3 +221,29 @@ def test_glue_wsgi_and_asgi_import_no_framework() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_read_bounded_stops_at_the_limit() -> None:
+    from clerk_middleware.adapters._common import read_bounded, read_bounded_async
+
+    read: list[bytes] = []
+
+    def chunks() -> Iterator[bytes]:
+        for chunk in (b"abc", b"def", b"ghi", b"never"):
+            read.append(chunk)
+            yield chunk
+
+    assert read_bounded(chunks(), 9) is None and read == [b"abc", b"def", b"ghi", b"never"]
+    read.clear()
+    assert read_bounded(chunks(), 8) is None and read == [b"abc", b"def", b"ghi"]
+    assert read_bounded(iter([b"ab", b"c"]), 3) == b"abc"
+    assert read_bounded(iter([b"x"]), 3, content_length=4) is None  # refused unread
+    assert read_bounded(iter([]), 3, content_length=0) == b""
+
+    async def stream() -> AsyncIterator[bytes]:
+        for chunk in (b"ab", b"cd"):
+            yield chunk
+
+    assert asyncio.run(read_bounded_async(stream(), 4)) == b"abcd"
+    assert asyncio.run(read_bounded_async(stream(), 3)) is None
+    assert asyncio.run(read_bounded_async(stream(), 9, content_length=10)) is None

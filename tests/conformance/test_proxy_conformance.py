@@ -119,6 +119,11 @@ REQUESTS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
     ("double-slash", "GET", "https://app.example.com/__clerk//evil.example.com/x", []),
     ("encoded", "GET", "https://app.example.com/__clerk/v1/client%2Fx?a=%20b&c", []),
     ("mismatch", "GET", "https://app.example.com/__clerkx/v1/client", []),
+    ("dot-inside", "GET", "https://app.example.com/__clerk/v1/./x/../client", []),
+    ("dot-out", "GET", "https://app.example.com/__clerk/../admin", []),
+    ("dot-encoded", "GET", "https://app.example.com/__clerk/%2e%2e/v1/client", []),
+    ("dot-encoded-out", "GET", "https://app.example.com/__clerk/%2E%2E/%2e%2e/admin", []),
+    ("default-port", "GET", "https://APP.example.com:443/__clerk/v1/client?q", []),
     ("other-path", "GET", "https://app.example.com/api/items", []),
 ]
 
@@ -150,6 +155,9 @@ UPSTREAMS: list[tuple[str, int, list[tuple[str, str]], str]] = [
         "",
     ),
     ("redirect-relative", 302, [("location", "/v1/verify?token=t")], ""),
+    ("redirect-dots", 302, [("location", "../v1/up/./there?y=2")], ""),
+    ("redirect-scheme-relative", 302, [("location", "//frontend-api.clerk.dev/v1/x")], ""),
+    ("redirect-other-port", 302, [("location", "https://frontend-api.clerk.dev:8443/v1/x")], ""),
     ("redirect-away", 302, [("location", "https://accounts.google.com/o/oauth2/auth?x=1")], ""),
     (
         "hop-by-hop",

@@ -105,3 +105,50 @@ def test_the_error_answers_say_what_failed() -> None:
     )
     assert isinstance(answer, ProxyAnswer) and answer.status == 400
     assert b"proxy_path_mismatch" in answer.body
+
+
+def test_forwarding_reuses_one_pooled_connection() -> None:
+    # A client (and TLS context) per proxied request cost ~25 ms each; the sync path
+    # keeps one pooled client, so consecutive requests share a keep-alive connection.
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from clerk_middleware.core._proxy import forward
+
+    ports: list[int] = []
+
+    class Upstream(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            ports.append(self.client_address[1])
+            self.send_response(200)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        proxy = FrontendApiProxy(fapi_url=f"http://127.0.0.1:{server.server_address[1]}")
+        planned = plan_proxy(
+            "GET",
+            "https://app.test/__clerk/v1/client",
+            [],
+            proxy,
+            secret_key="sk_test_x",
+            frontend_api="clerk.example.com",
+        )
+        assert isinstance(planned, ProxyCall)
+        for _ in range(3):
+            answer = forward(planned, b"", proxy)
+            assert answer.chunks is not None and b"".join(answer.chunks) == b"ok"  # type: ignore[arg-type]
+            answer.closer()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(ports) == 3 and len(set(ports)) == 1
