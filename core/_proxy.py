@@ -21,6 +21,7 @@ Frontend API cannot be reached.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import json
@@ -405,7 +406,9 @@ def _tls() -> ssl.SSLContext:
 @functools.cache
 def _client() -> httpx.Client:
     """The pooled client of the sync path (httpx's Client is thread-safe)."""
-    return httpx.Client(verify=_tls(), follow_redirects=False)
+    client = httpx.Client(verify=_tls(), follow_redirects=False)
+    atexit.register(client.close)  # its idle keep-alive connections, at exit
+    return client
 
 
 def _request(
