@@ -45,7 +45,12 @@ from clerk_middleware.core import (
     MalformedPathError,
     RequestState,
 )
-from clerk_middleware.core._auth import ReverificationConfig, ReverificationPreset, signed_out_auth
+from clerk_middleware.core._auth import (
+    ReverificationConfig,
+    ReverificationPreset,
+    bind_options,
+    signed_out_auth,
+)
 from clerk_middleware.core._authenticate import authenticate_request_offline, bearer_token
 from clerk_middleware.core._csp import content_security_policy_headers
 from clerk_middleware.core._machine import (
@@ -293,7 +298,7 @@ class RequestContext:
                 return Auth()
             if auth.is_signed_in:
                 # get_token(template=...) calls this instance's Backend API.
-                _bind_options(auth, self.options)
+                bind_options(auth, self.options)
             return auth
         state = self._state_for(accepts_token)
         own = (
@@ -309,7 +314,7 @@ class RequestContext:
             own = _placeholder(self.token_type())
         found = accepted_auth(own, accepts_token)
         if isinstance(found, Auth) and found.is_signed_in:
-            _bind_options(found, self.options)
+            bind_options(found, self.options)
         return found
 
     def current_user(self, *, treat_pending_as_signed_out: bool = True) -> User | None:
@@ -341,8 +346,6 @@ class RequestContext:
         return self.user
 
 
-#: Sets ``Auth._options`` (a frozen slot) without the cost of ``dataclasses.replace``.
-_bind_options: Final[Callable[[Auth, ClerkOptions], None]] = vars(Auth)["_options"].__set__
 
 
 def current_user(*, treat_pending_as_signed_out: bool = True) -> User | None:
@@ -396,7 +399,7 @@ def clerk_client() -> Clerk:
         The client.
 
     Raises:
-        ConfigurationError: No secret key is configured.
+        ConfigurationError: Outside a request, the ``CLERK_*`` variables are missing or wrong.
         ImportError: ``clerk-backend-api`` is not installed.
     """
     context = _current.get(None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Final, Literal, TypedDict
 
@@ -473,6 +473,10 @@ if tuple(f.name for f in fields(Auth) if f.init) != _AUTH_FIELDS:  # pragma: no 
     _set_is_signed_in,
     _set_token_type,
 ) = (getattr(Auth, name).__set__ for name in _AUTH_FIELDS)
+
+#: ``bind_options(auth, options)``: the options ``get_token(template=...)`` calls the
+#: Backend API with; set in the frozen slot directly (``replace`` would copy the object).
+bind_options: Final[Callable[[Auth, ClerkOptions], None]] = vars(Auth)["_options"].__set__
 
 
 def auth_from_claims(

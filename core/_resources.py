@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
 from ._backend import API_VERSION, BackendApiError, backend_for
-from ._errors import ConfigurationError
 from ._options import ClerkOptions
 
 if TYPE_CHECKING:
@@ -331,16 +330,12 @@ def clerk_client(options: ClerkOptions) -> Clerk:
         A ``clerk_backend_api.Clerk``.
 
     Raises:
-        ConfigurationError: No secret key is configured.
         ImportError: ``clerk-backend-api`` is not installed
             (``pip install "clerk-middleware[backend-api]"``).
     """
-    if not options.secret_key:
-        raise ConfigurationError(
-            "clerk_client() needs a secret key: set CLERK_SECRET_KEY (or secret_key=...)."
-        )
     try:
-        return _client_for(options.api_url, options.secret_key)
+        # ClerkOptions always has a secret key (it refuses to be built without one).
+        return _client_for(options.api_url, options.secret_key or "")
     except ImportError as exc:
         raise ImportError(
             "clerk_client() uses Clerk's Python Backend SDK: "

@@ -9,6 +9,7 @@ before the policy is applied); without the option nothing is added.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -135,3 +136,15 @@ def test_the_apps_own_policy_is_replaced_and_templates_get_the_nonce(issuer: Tes
         nonce = response.headers["x-nonce"]
         assert policies == [_expected(issuer, nonce, {"strict": True})]
         assert response.text == f'<script nonce="{nonce}"></script>'
+
+
+@pytest.mark.parametrize("adapter", ["django", "django-async"])
+def test_django_templates_get_the_requests_nonce(issuer: TestIssuer, adapter: str) -> None:
+    get = _client(issuer, adapter, content_security_policy={"strict": True})
+    outcome = get("/csp/nonce", matrix.request_headers(issuer, "signed-in", "api"))
+    (nonce,) = outcome.values("x-nonce")
+    assert json.loads(outcome.body) == {"template": nonce, "code": nonce}
+    plain = _client(issuer, adapter)(
+        "/csp/nonce", matrix.request_headers(issuer, "signed-in", "api")
+    )
+    assert json.loads(plain.body) == {"template": None, "code": None}

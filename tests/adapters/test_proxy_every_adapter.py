@@ -137,10 +137,20 @@ def test_redirects_come_back_through_the_proxy(
 @pytest.mark.parametrize("adapter", ADAPTERS)
 def test_other_paths_are_the_apps(issuer: TestIssuer, adapter: str, upstream: str) -> None:
     get = _client(issuer, adapter, upstream)
-    for path in ("/view/fields", "/__clerkx/v1"):
-        outcome = get(path, matrix.request_headers(issuer, "signed-in", "api"))
-        assert outcome.values("x-upstream") == []
-        assert outcome.values("x-clerk-auth-status") or outcome.status in (200, 404)
+    headers = matrix.request_headers(issuer, "signed-in", "api")
+    # The app's view, authenticated as usual.
+    view = get("/view/fields", headers)
+    assert (view.status, view.values("x-upstream")) == (200, [])
+    assert json.loads(view.body)["user_id"] == "user_2abc"
+    # A path that only starts like the proxy's, and one that leaves it by a dot
+    # segment (Clerk matches the resolved path): the app's, a 404 or its catch-all
+    # view (the plain ASGI and WSGI apps answer every path), never the Frontend API's.
+    for path in ("/__clerkx/v1", "/__clerk/../elsewhere"):
+        outcome = get(path, headers)
+        assert outcome.values("x-upstream") == [], path
+        assert b"clerk-secret-key" not in outcome.body
+        if outcome.status != 404:
+            assert (outcome.status, json.loads(outcome.body)["user_id"]) == (200, "user_2abc")
 
 
 @pytest.mark.parametrize("adapter", ["flask", "starlette", "django", "wsgi"])

@@ -10,6 +10,7 @@ from clerk_middleware.adapters.django import ProtectMixin, auth
 
 from .. import matrix
 from .app import routes
+from .views import csp_nonce_view
 
 
 async def view(request: HttpRequest, **_: str) -> JsonResponse:
@@ -38,5 +39,6 @@ urlpatterns = routes(
     [
         path("mixin/admin", AsyncAdminView.as_view()),
         path("mixin/machine", AsyncMachineView.as_view()),
+        path("csp/nonce", csp_nonce_view),  # a sync view under the async handler
     ],
 )

@@ -13,7 +13,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clerk_middleware.adapters.django import ClerkBackend, ClerkUser, get_auth, verify_webhook
+from clerk_middleware.adapters.django import (
+    ClerkBackend,
+    ClerkUser,
+    context_processor,
+    csp_nonce,
+    get_auth,
+    verify_webhook,
+)
 from clerk_middleware.adapters.django.rest_framework import (
     ClerkAuthentication,
     ClerkMachineAuthentication,
@@ -111,6 +118,12 @@ def webhook_view(request: HttpRequest) -> JsonResponse:
                          "again": len(request.body)})
 
 
+def csp_nonce_view(request: HttpRequest) -> JsonResponse:
+    """What a template gets from the context processor, and what ``csp_nonce()`` says."""
+    return JsonResponse({"template": context_processor(request)["csp_nonce"],
+                         "code": csp_nonce()})
+
+
 def user_view(request: HttpRequest) -> JsonResponse:
     user: Any = request.user
     return JsonResponse({"kind": user.__class__.__name__, "authenticated": user.is_authenticated,
@@ -151,6 +164,7 @@ ROUTES = [
     path("drf/api-keys-only", ApiKeysOnly.as_view()),
     path("current-user/me", current_user_view),
     path("webhooks/clerk", webhook_view),
+    path("csp/nonce", csp_nonce_view),
     path("current-user-async/me", current_user_async_view),
     path("user", user_view),
     path("async-user", async_user_view),
