@@ -12,11 +12,7 @@
 // module is loaded once per mode; its nonce comes from crypto.getRandomValues, which
 // returns each case's bytes here so that both sides can be compared exactly.
 
-for (const method of ["log", "info", "warn", "error", "debug", "trace"]) {
-  console[method] = (...args) => {
-    process.stderr.write(`[clerk ${method}] ${args.map(String).join(" ")}\n`);
-  };
-}
+import { readCases, writeResults } from "./oracle_io.mjs";
 
 const MODULE = new URL(
   "./node_modules/@clerk/nextjs/dist/esm/server/content-security-policy.js",
@@ -44,15 +40,7 @@ globalThis.crypto.getRandomValues = (array) => {
   return realGetRandomValues(array);
 };
 
-async function readStdin() {
-  const chunks = [];
-  for await (const chunk of process.stdin) {
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-const cases = JSON.parse(await readStdin());
+const cases = await readCases();
 const results = [];
 for (const testCase of cases) {
   randomBytes = Uint8Array.from(testCase.random);
@@ -64,5 +52,4 @@ for (const testCase of cases) {
     results.push({ name: testCase.name, error: String(err && err.message ? err.message : err) });
   }
 }
-process.stdout.write(JSON.stringify(results));
-process.stdout.write("\n");
+writeResults(results);

@@ -21,12 +21,7 @@
 // `fetch_timeout_ms`, each fetch is aborted after that long, as a platform whose
 // fetch has a deadline would do (Clerk's own client sets none).
 
-// Clerk logs warnings with console.*; stdout must carry only our JSON.
-for (const method of ["log", "info", "warn", "error", "debug", "trace"]) {
-  console[method] = (...args) => {
-    process.stderr.write(`[clerk ${method}] ${args.map(String).join(" ")}\n`);
-  };
-}
+import { readCases, writeResults } from "./oracle_io.mjs";
 
 // Time is pinned per case: `Date.now()` and `new Date()` return the case's `now_ms`.
 const RealDate = Date;
@@ -216,15 +211,7 @@ async function runCase(testCase) {
   return result;
 }
 
-async function readStdin() {
-  const chunks = [];
-  for await (const chunk of process.stdin) {
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-const cases = JSON.parse(await readStdin());
+const cases = await readCases();
 const results = [];
 for (const testCase of cases) {
   try {
@@ -235,5 +222,4 @@ for (const testCase of cases) {
   }
 }
 globalThis.Date = RealDate;
-process.stdout.write(JSON.stringify(results));
-process.stdout.write("\n");
+writeResults(results);

@@ -12,13 +12,7 @@
 // Nothing here touches the network: no apiClient is given (so refresh is never
 // attempted over HTTP) and every case passes `jwtKey` (so no JWKS is fetched).
 
-// Clerk logs warnings (missing azp, redirect loops, handshake failures) with
-// console.*; stdout must carry only our JSON, so every console method writes to stderr.
-for (const method of ["log", "info", "warn", "error", "debug", "trace"]) {
-  console[method] = (...args) => {
-    process.stderr.write(`[clerk ${method}] ${args.map(String).join(" ")}\n`);
-  };
-}
+import { readCases, writeResults } from "./oracle_io.mjs";
 
 // Time is pinned per case: `Date.now()` and `new Date()` (no arguments) both
 // return the case's `now_ms`. `new Date(x)` is unchanged.
@@ -169,15 +163,7 @@ async function runCase(testCase) {
   return result;
 }
 
-async function readStdin() {
-  const chunks = [];
-  for await (const chunk of process.stdin) {
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-const cases = JSON.parse(await readStdin());
+const cases = await readCases();
 const results = [];
 for (const testCase of cases) {
   try {
@@ -189,5 +175,4 @@ for (const testCase of cases) {
   }
 }
 globalThis.Date = RealDate;
-process.stdout.write(JSON.stringify(results));
-process.stdout.write("\n");
+writeResults(results);

@@ -11,11 +11,7 @@
 //   {name, sent: {method, url, headers: [[n, v], ...], body} | null,
 //    answer: {status, headers: [[n, v], ...], body}}
 
-for (const method of ["log", "info", "warn", "error", "debug", "trace"]) {
-  console[method] = (...args) => {
-    process.stderr.write(`[clerk ${method}] ${args.map(String).join(" ")}\n`);
-  };
-}
+import { readCases, writeResults } from "./oracle_io.mjs";
 
 let current = null;
 globalThis.fetch = async (input, init = {}) => {
@@ -51,15 +47,7 @@ function headerPairs(headers) {
   return out;
 }
 
-async function readStdin() {
-  const chunks = [];
-  for await (const chunk of process.stdin) {
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-const cases = JSON.parse(await readStdin());
+const cases = await readCases();
 const results = [];
 for (const testCase of cases) {
   current = { sent: null, upstream: testCase.upstream };
@@ -84,5 +72,4 @@ for (const testCase of cases) {
     results.push({ name: testCase.name, error: String(err && err.message ? err.message : err) });
   }
 }
-process.stdout.write(JSON.stringify(results));
-process.stdout.write("\n");
+writeResults(results);
