@@ -78,7 +78,7 @@ from ._options import ClerkOptions
 from ._request import (
     AuthRequest,
     CookieMemo,
-    parse_cookie_header,
+    parse_clerk_cookies,
     remember_cookie_header,
     remembered_cookies,
 )
@@ -190,6 +190,14 @@ def _loop_counter(cookie: str | None) -> float:
     counter = js_number(cookie or "")
     return 0.0 if math.isnan(counter) else counter
 
+
+# What a remembered cookie decision rests on besides the Cookie header (see
+# _shortcut): the URL up to the first "/" after "://" (scheme and authority), the
+# Host, X-Forwarded-Host and X-Forwarded-Proto headers, and the Referer when the
+# cross-origin check reads it (else None).
+_Context = tuple[str, str | None, str | None, str | None, str | None]
+#: Where the flow remembers a signed-in answer: the memo's key and its context.
+MemoKey = tuple[Hashable, _Context | None]
 
 # What a request's cookies say (see _Flow.__init__): uses suffixed cookies, the
 # session token, the refresh token, client_uat, the dev browser cookie, the
@@ -323,7 +331,7 @@ class _Flow:
         self,
         request: AuthRequest,
         options: ClerkOptions,
-        memo_key: Hashable | None = None,
+        memo_key: MemoKey | None = None,
         accepts_token: AcceptsToken | None = None,
     ) -> None:
         self.request = request
@@ -385,7 +393,8 @@ class _Flow:
             if self._facts_key is not None:
                 facts = memo.derived.get(self._facts_key)
         else:
-            self.cookies = parse_cookie_header(self._cookie_header)
+            # Only Clerk's cookies: every name the flow reads starts with "__".
+            self.cookies = parse_clerk_cookies(self._cookie_header)
         if facts is None:
             session = self._pick_cookie(SESSION)
             facts = (
@@ -887,7 +896,8 @@ class _Flow:
             or self.handshake_token
         ):
             return
-        memo.put(self.memo_key, entry, token)
+        key, context = self.memo_key
+        memo.put(key, entry, token, context)
 
     # -- the two flows
 
@@ -1207,7 +1217,7 @@ def _warn_missing_azp() -> None:
 def start_flow(
     request: AuthRequest,
     options: ClerkOptions,
-    memo_key: Hashable | None = None,
+    memo_key: MemoKey | None = None,
     accepts_token: AcceptsToken | None = None,
 ) -> Flow | RequestState:
     """Create the flow for a request, or the final state if the request cannot be read.
@@ -1231,7 +1241,9 @@ def start_flow(
 _NO_SESSION: Final = RequestState.signed_out("session-token-and-uat-missing")
 
 
-def _shortcut(request: AuthRequest, options: ClerkOptions) -> RequestState | Hashable | None:
+def _shortcut(
+    request: AuthRequest, options: ClerkOptions, memo: DecisionMemo
+) -> RequestState | MemoKey | None:
     """Decide a request without the flow where its answer cannot depend on more than we read.
 
     For an instance with a ``decision_memo`` (production, not a satellite, no
@@ -1242,46 +1254,85 @@ def _shortcut(request: AuthRequest, options: ClerkOptions) -> RequestState | Has
       ``__session``, ``__client_uat`` or ``__clerk`` (cookie names are not
       decoded). The flow then finds no handshake, no session and a zero
       ``__client_uat``: Clerk's ``session-token-and-uat-missing``, returned here;
-    - or keyed for the ``decision_memo`` by what the flow reads on its way to a
-      plain signed-in answer: with a Bearer token, that token; otherwise the
-      ``Cookie`` header (every cookie fact: which set, the session token,
-      ``__client_uat``, handshake and loop cookies), the origin Clerk sees
-      (URL, ``Host``, ``x-forwarded-*``), and for a GET document request the
-      ``Referer`` (the cross-origin check). The clock and the key are checked
-      on every hit (``_remembered``).
+    - or answered from ``memo`` / keyed for it by what the flow reads on its way
+      to a plain signed-in answer: with a Bearer token, that token; otherwise
+      the ``Cookie`` header (every cookie fact: which set, the session token,
+      ``__client_uat``, handshake and loop cookies), with the inputs of the
+      origin Clerk sees (``_Context``: the URL's scheme and authority, ``Host``,
+      ``x-forwarded-*``) and for a GET document request the ``Referer`` (the
+      cross-origin check). The clock and the key are checked on every hit
+      (``_current``).
 
     Returns:
-        The final state, a memo key, or None (decide in full, remember nothing).
+        The final state; or the memo key under which the flow remembers a
+        signed-in answer; or None (decide in full, remember nothing).
     """
     url = request.url
     if _may_carry_clerk_params(url):
         return None
-    origin = fast_origin(url)
-    if origin is None:
-        return None
     header = request.headers.get
     token = _header_token(header("authorization"))
     if token:
-        return (token,)  # the header flow reads nothing else (the URL parses)
+        if fast_origin(url) is None:
+            return None
+        key = (token,)  # the header flow reads nothing else (the URL parses)
+        found = memo.get(key)
+        state = None if found is None else _current(found, options)
+        return (key, None) if state is None else state
     cookie = header("cookie", "")
     if SESSION not in cookie and CLIENT_UAT not in cookie and "__clerk" not in cookie:
-        return _NO_SESSION
+        return _NO_SESSION if fast_origin(url) is not None else None
     if len(cookie) > DECISION_MAX_KEY_LENGTH:
         return None
-    if _forwarded_base(request, options, origin) is not None:
-        origin = _derive_url(request, options).origin
     referrer = None
     if request.method == "GET" and header("sec-fetch-dest") == "document":
         referrer = header("referer") or None
-    return (cookie, origin, referrer)
-
-
-def _remembered(memo: DecisionMemo, key: Hashable, options: ClerkOptions) -> RequestState | None:
-    """The remembered decision for ``key`` if the full flow would decide the same now."""
-    found = memo.get(key)
-    if found is None:
+    found = memo.get(cookie)
+    if found is not None and _same_context(found[2], request, referrer):
+        state = _current(found, options)
+        if state is not None:
+            return state
+    if fast_origin(url) is None:
         return None
-    entry, token = found
+    slash = url.find("/", url.index("://") + 3)
+    context: _Context = (
+        url if slash < 0 else url[:slash],
+        header("host"),
+        header("x-forwarded-host"),
+        header("x-forwarded-proto"),
+        referrer,
+    )
+    return (cookie, context)
+
+
+def _same_context(context: _Context | None, request: AuthRequest, referrer: str | None) -> bool:
+    """True when ``request`` gives the origin and referrer a remembered cookie decision saw.
+
+    The origin Clerk sees is a function of the URL's scheme and authority (all
+    within ``context[0]``, which ends where the first ``/`` after ``://``
+    begins) and, when the forwarded headers are trusted, of ``Host`` and
+    ``x-forwarded-*`` (``_forwarded_base``; the path it is joined with cannot
+    move the origin): equal inputs, equal origin, with nothing parsed.
+    """
+    if context is None:
+        return False
+    prefix, host, forwarded_host, forwarded_proto, seen_referrer = context
+    url = request.url
+    end = len(prefix)
+    if not url.startswith(prefix) or (len(url) != end and url[end] != "/"):
+        return False
+    header = request.headers.get
+    return (
+        referrer == seen_referrer
+        and header("host") == host
+        and header("x-forwarded-host") == forwarded_host
+        and header("x-forwarded-proto") == forwarded_proto
+    )
+
+
+def _current(found: tuple[VerifiedToken, str, Any], options: ClerkOptions) -> RequestState | None:
+    """The remembered signed-in answer, if the full flow would decide the same now."""
+    entry, token, _ = found
     key_now = options.public_key
     if key_now is None:
         key_now = backend_for(options).cached_key(_kid_of(entry.jwt))
@@ -1314,22 +1365,18 @@ def _begin(
     """The decision, where it is known without the flow; else the flow that will make it.
 
     Both drivers start here: the anonymous rule and the decision memo first
-    (``_shortcut``, ``_remembered``), then ``start_flow`` with the key under
-    which a signed-in answer will be remembered.
+    (``_shortcut``), then ``start_flow`` with the key under which a signed-in
+    answer will be remembered.
     """
     accepts = options.accepts_token if accepts_token is None else accepts_token
     memo = options.decision_memo if _session_path(accepts) else None
-    key: Hashable | None = None
+    key: MemoKey | None = None
     if memo is not None:
         try:
-            found = _shortcut(request, options)
+            found = _shortcut(request, options, memo)
             if isinstance(found, RequestState):
                 return found
-            if found is not None:
-                remembered = _remembered(memo, found, options)
-                if remembered is not None:
-                    return remembered
-                key = found
+            key = found
         except Exception:  # only a shortcut: the full flow decides (and reports)
             key = None
     return start_flow(request, options, key, accepts)

@@ -294,12 +294,15 @@ class DecisionMemo:
 
     The authentication flow stores a decision only when it ended signed in with
     no response headers, on a path whose every input is in the key (see
-    ``_authenticate``): the deciding header's exact text (the ``Cookie`` header,
-    or the Bearer token), the request's origin, and the ``Referer`` when the
-    cross-origin check reads it. A later request with the same key gets the same
-    answer once the token's entry passes ``VerifiedToken.still_valid`` again and
-    its key is still the one that verifies the token; otherwise it is decided in
-    full. Nothing else of the request can change a signed-in answer there.
+    ``_authenticate``): keyed by the deciding header's exact text (the ``Cookie``
+    header, or the Bearer token), with a context of what else the answer rested
+    on (the inputs of the request's origin, and the ``Referer`` when the
+    cross-origin check reads it). A later request with the same key and context
+    gets the same answer once the token's entry passes
+    ``VerifiedToken.still_valid`` again and its key is still the one that
+    verifies the token; otherwise it is decided in full. Nothing else of the
+    request can change a signed-in answer there. One context is kept per key:
+    the same header from another origin replaces it.
 
     Args:
         max_entries: Upper bound on entries.
@@ -308,20 +311,24 @@ class DecisionMemo:
     __slots__ = ("_entries",)
 
     def __init__(self, max_entries: int = DECISION_ENTRIES) -> None:
-        self._entries: GenerationalCache[Hashable, tuple[VerifiedToken, str, int]] = (
+        self._entries: GenerationalCache[Hashable, tuple[VerifiedToken, str, Any, int]] = (
             GenerationalCache(max_entries)
         )
 
-    def get(self, key: Hashable) -> tuple[VerifiedToken, str] | None:
-        """The verified entry and token remembered under ``key``, if still current."""
-        found = self._entries.get(key)
-        if found is None or found[2] != verified_tokens.epoch:
-            return None
-        return found[0], found[1]
+    def get(self, key: Hashable) -> tuple[VerifiedToken, str, Any] | None:
+        """The verified entry, token and context remembered under ``key``, if still current.
 
-    def put(self, key: Hashable, entry: VerifiedToken, token: str) -> None:
-        """Remember that ``key`` decided signed in with ``token`` (verified as ``entry``)."""
-        self._entries.put(key, (entry, token, verified_tokens.epoch))
+        The caller compares the context (what else the decision rested on) with
+        its request's before using the answer.
+        """
+        found = self._entries.get(key)
+        if found is None or found[3] != verified_tokens.epoch:
+            return None
+        return found[0], found[1], found[2]
+
+    def put(self, key: Hashable, entry: VerifiedToken, token: str, context: Any = None) -> None:
+        """Remember that ``key`` in ``context`` decided signed in with ``token`` (``entry``)."""
+        self._entries.put(key, (entry, token, context, verified_tokens.epoch))
 
     def clear(self) -> None:
         """Forget every decision."""

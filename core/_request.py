@@ -20,6 +20,7 @@ __all__ = [
     "CookieMemo",
     "decode_uri_component",
     "header_fields",
+    "parse_clerk_cookies",
     "parse_cookie_header",
     "remember_cookie_header",
     "remembered_cookies",
@@ -93,6 +94,37 @@ def parse_cookie_header(header: str) -> dict[str, str]:
         if eq:
             name = raw_name.strip(" \t")
             if name not in cookies:
+                value = raw_value.strip(" \t")
+                if "%" in value:
+                    with contextlib.suppress(ValueError):
+                        value = decode_uri_component(value)
+                cookies[name] = value
+    return cookies
+
+
+#: What every cookie name Clerk reads starts with (``__session``, ``__client_uat``,
+#: ``__refresh``, ``__clerk_...``, each also with its ``_<suffix>``).
+CLERK_COOKIE_PREFIX: Final = "__"
+
+
+def parse_clerk_cookies(header: str) -> dict[str, str]:
+    """``parse_cookie_header`` restricted to names that start with ``"__"``: Clerk's cookies.
+
+    The same value for every such name as the full parse gives (pairs are
+    independent, and a name only shadows a later pair of the same name), while
+    the other pairs (analytics, CSRF, the app's own) are not split, trimmed or
+    decoded: a browser's header is mostly those.
+    """
+    cookies: dict[str, str] = {}
+    if CLERK_COOKIE_PREFIX not in header:
+        return cookies
+    # The text test first, in C: a pair whose text has no "__" cannot carry such a name.
+    for raw_name, eq, raw_value in map(
+        _partition_eq, [pair for pair in header.split(";") if CLERK_COOKIE_PREFIX in pair]
+    ):
+        if eq:
+            name = raw_name.strip(" \t")
+            if name not in cookies and name.startswith(CLERK_COOKIE_PREFIX):
                 value = raw_value.strip(" \t")
                 if "%" in value:
                     with contextlib.suppress(ValueError):

@@ -51,6 +51,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from clerk_middleware.core import AuthRequest, ClerkOptions, authenticate_request
 from clerk_middleware.core._backend import configure_backend, reset_backends
+from clerk_middleware.core._cache import copy_claims
 from clerk_middleware.core._jwt import decode_jwt
 from clerk_middleware.testing import OrgClaims, TestIssuer
 
@@ -348,6 +349,7 @@ def core_rows(sc: Scenario, batch: int, repeats: int, jwks: JwksServer) -> tuple
             "authenticate_request alone",
         )
     )
+    rows += seen_floor_rows(sc, seen, batch, repeats)
 
     # JWKS mode: keys from a (local) Backend API instead of jwt_key.
     remote = sc.issuer.options(networkless=False, authorized_parties=[APP], api_url=jwks.url)
@@ -365,6 +367,31 @@ def core_rows(sc: Scenario, batch: int, repeats: int, jwks: JwksServer) -> tuple
     )
     reset_backends()
     return raw_us, rows
+
+
+def seen_floor_rows(sc: Scenario, token: str, batch: int, repeats: int) -> list[Row]:
+    """What any exact answer for a repeated request must do at least, measured alone.
+
+    Looking the request up means reading its whole ``Cookie`` header (hash and
+    compare, here in a one-entry dict), and the app must get claims it may
+    change (a copy of the remembered ones).
+    """
+    cookie = dict(sc.browser_headers(token))["cookie"]
+    memo = {cookie: token}
+    fresh_cookies = [[cookie.encode().decode() for _ in range(batch)] for _ in range(repeats)]
+    payload = decode_jwt(token).payload
+    return [
+        Row(
+            "floor: look up a fresh 2 KB Cookie header in a dict",
+            median_micros(memo.get, fresh_cookies),
+            "hash + compare",
+        ),
+        Row(
+            "floor: a private copy of the claims",
+            median_micros(copy_claims, [[payload] * batch] * repeats),
+            "copy_claims",
+        ),
+    ]
 
 
 def clerk_backend_api_rows(sc: Scenario, new_batches: list[Sequence[str]]) -> list[Row]:
@@ -438,13 +465,47 @@ def adapter_rows(sc: Scenario, batch: int, repeats: int) -> list[Row]:
         ("signed in, seen token", sc.browser_headers(token)),
         ("anonymous", sc.browser_headers(None)),
     ):
-        off, on = starlette_pair(sc, headers, batch, repeats)
+        off, floor, on = starlette_pair(sc, headers, batch, repeats)
         rows.append(Row(f"Starlette raw ASGI, no middleware ({label})", off))
+        rows.append(
+            Row(f"Starlette raw ASGI, pass-through ({label})", floor, _overhead(off, floor))
+        )
         rows.append(Row(f"Starlette raw ASGI, clerk_middleware ({label})", on, _overhead(off, on)))
-        off, on = flask_pair(sc, headers, batch, repeats)
+        off, floor, on = flask_pair(sc, headers, batch, repeats)
         rows.append(Row(f"Flask WSGI, no middleware ({label})", off))
+        rows.append(Row(f"Flask WSGI, pass-through ({label})", floor, _overhead(off, floor)))
         rows.append(Row(f"Flask WSGI, clerk_middleware ({label})", on, _overhead(off, on)))
     return rows
+
+
+class PassThroughASGI:
+    """The least a header-adding ASGI middleware does: wrap ``send``, call the app."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        extra: list[tuple[bytes, bytes]] = []
+
+        async def wrapped(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start" and extra:
+                message = {**message, "headers": [*message["headers"], *extra]}
+            await send(message)
+
+        await self.app(scope, receive, wrapped)
+
+
+def pass_through_wsgi(app: Any) -> Any:
+    """The least a header-adding WSGI middleware does: wrap ``start_response``."""
+    extra: list[tuple[str, str]] = []
+
+    def middleware(environ: Any, start_response: Any) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            return start_response(status, [*headers, *extra], exc_info)
+
+        return app(environ, start)
+
+    return middleware
 
 
 def _overhead(off: float, on: float) -> str:
@@ -460,8 +521,11 @@ def _clerk_settings(sc: Scenario) -> dict[str, Any]:
     }
 
 
-def starlette_pair(sc: Scenario, headers: Headers, batch: int, repeats: int) -> tuple[float, float]:
+def starlette_pair(
+    sc: Scenario, headers: Headers, batch: int, repeats: int
+) -> tuple[float, float, float]:
     from starlette.applications import Starlette
+    from starlette.middleware import Middleware
     from starlette.requests import Request
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
@@ -472,6 +536,7 @@ def starlette_pair(sc: Scenario, headers: Headers, batch: int, repeats: int) -> 
         return PlainTextResponse("ok")
 
     plain = Starlette(routes=[Route("/", index)])
+    passing = Starlette(routes=[Route("/", index)], middleware=[Middleware(PassThroughASGI)])
     wrapped = Starlette(
         routes=[Route("/", index)], middleware=[clerk_middleware(**_clerk_settings(sc))]
     )
@@ -519,13 +584,17 @@ def starlette_pair(sc: Scenario, headers: Headers, batch: int, repeats: int) -> 
         finally:
             loop.close()
 
-    results = _interleaved(lambda: measure(plain), lambda: measure(wrapped))
+    results = _interleaved(
+        lambda: measure(plain), lambda: measure(passing), lambda: measure(wrapped)
+    )
     if set(statuses) != {200}:
         raise RuntimeError(f"Starlette benchmark got statuses {sorted(set(statuses))}")
     return results
 
 
-def flask_pair(sc: Scenario, headers: Headers, batch: int, repeats: int) -> tuple[float, float]:
+def flask_pair(
+    sc: Scenario, headers: Headers, batch: int, repeats: int
+) -> tuple[float, float, float]:
     from flask import Flask
     from werkzeug.test import EnvironBuilder
 
@@ -537,6 +606,8 @@ def flask_pair(sc: Scenario, headers: Headers, batch: int, repeats: int) -> tupl
         return app
 
     plain = make()
+    passing = make()
+    passing.wsgi_app = pass_through_wsgi(passing.wsgi_app)  # type: ignore[method-assign]
     wrapped = make()
     clerk_middleware(app=wrapped, **_clerk_settings(sc))
     builder = EnvironBuilder(path="/", base_url=APP, headers=headers)
@@ -577,19 +648,22 @@ def flask_pair(sc: Scenario, headers: Headers, batch: int, repeats: int) -> tupl
         run(app)
         return statistics.median(run(app) for _ in range(repeats))
 
-    results = _interleaved(lambda: measure(plain), lambda: measure(wrapped))
+    results = _interleaved(
+        lambda: measure(plain), lambda: measure(passing), lambda: measure(wrapped)
+    )
     if set(statuses) != {"200 OK"}:
         raise RuntimeError(f"Flask benchmark got statuses {sorted(set(statuses))}")
     return results
 
 
-def _interleaved(off: Callable[[], float], on: Callable[[], float]) -> tuple[float, float]:
-    # Alternate the two so a slow phase of the machine hits both alike.
-    offs, ons = [], []
+def _interleaved(*runs: Callable[[], float]) -> tuple[float, float, float]:
+    # Alternate them so a slow phase of the machine hits each alike.
+    results: list[list[float]] = [[] for _ in runs]
     for _ in range(3):
-        offs.append(off())
-        ons.append(on())
-    return statistics.median(offs), statistics.median(ons)
+        for run, found in zip(runs, results, strict=True):
+            found.append(run())
+    off, floor, on = (statistics.median(found) for found in results)
+    return off, floor, on
 
 
 # --- memory -----------------------------------------------------------------------------------

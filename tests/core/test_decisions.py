@@ -26,7 +26,7 @@ from clerk_middleware.core import (
     authenticate_request,
     authenticate_request_async,
 )
-from clerk_middleware.core._authenticate import _shortcut, run_flow_sync, start_flow
+from clerk_middleware.core._authenticate import run_flow_sync, start_flow
 from clerk_middleware.core._backend import backend_for, configure_backend, reset_backends
 from clerk_middleware.core._cache import DECISION_ENTRIES, DecisionMemo, verified_tokens
 from clerk_middleware.testing import OrgClaims, TestIssuer
@@ -286,6 +286,102 @@ def test_the_origin_clerk_sees_is_part_of_the_key(
     assert state == full(options, headers)
 
 
+_URLS = [
+    URL,
+    f"{APP}/other/page",
+    f"{APP}",
+    f"{APP}?q=1",
+    f"{APP}:443/x",
+    f"{APP}:8443/x",
+    f"{APP}.evil.example/x",
+    f"{APP}evil.example/x",
+    "http://app.example.com/x",
+    "https://satellite.example.org/x",
+    f"{APP}/%2e%2e/x",
+]
+_HEADER_VARIANTS = [
+    {},
+    {"host": "evil.example.com"},
+    {"host": "app.example.com:8443"},
+    {"x-forwarded-host": "app.example.com"},
+    {"x-forwarded-host": "evil.example.com"},
+    {"x-forwarded-proto": "http"},
+    {"x-forwarded-proto": "https", "x-forwarded-host": "proxy.example.com"},
+    {"referer": f"{APP}/home"},
+    {"referer": "https://satellite.example.org/"},
+    {"sec-fetch-dest": "empty", "referer": "https://satellite.example.org/"},
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    variant=st.sampled_from(_HEADER_VARIANTS),
+    urls=st.lists(st.sampled_from(_URLS), min_size=2, max_size=4),
+    changed=st.lists(st.one_of(st.none(), st.sampled_from(_HEADER_VARIANTS)), max_size=4),
+    trust=st.booleans(),
+)
+def test_a_remembered_cookie_answer_is_only_given_where_the_flow_gives_it(
+    prod_issuer: TestIssuer,
+    variant: dict[str, str],
+    urls: list[str],
+    changed: list[dict[str, str] | None],
+    trust: bool,
+) -> None:
+    options = prod_issuer.options(trust_forwarded_headers=trust)
+    session = cookies(prod_issuer.session_token())
+    # The same Cookie header from one URL and set of headers, then from other
+    # URLs with the same headers or others: whatever was remembered, every
+    # answer is the flow's.
+    variants = [variant, *(variant if other is None else other for other in changed)]
+    for url, headers_variant in zip(urls, variants + [variant] * len(urls), strict=False):
+        headers = {**PAGE, "cookie": session, **headers_variant}
+        assert ours(options, headers, url) == full(options, headers, url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [f"{APP}.evil.example/x", f"{APP}evil.example/x", f"{APP}:8443/x", "http://app.example.com/x"],
+)
+@pytest.mark.parametrize("trust", [True, False])
+def test_a_remembered_answer_is_not_given_to_a_url_that_only_begins_alike(
+    prod_issuer: TestIssuer, url: str, trust: bool
+) -> None:
+    options = prod_issuer.options(trust_forwarded_headers=trust)
+    headers = {**PAGE, "cookie": cookies(prod_issuer.session_token()), "referer": f"{APP}/home"}
+    assert ours(options, headers, URL).is_signed_in
+    # Another origin (without the Host header's say): the same Referer is cross-origin.
+    headers = headers if not trust else {**headers, "host": url.split("/")[2]}
+    state = ours(options, headers, url)
+    assert state.status is AuthStatus.HANDSHAKE
+    assert state == full(options, headers, url)
+
+
+def test_a_decision_behind_a_proxy_is_remembered_with_the_origin_it_saw(
+    prod_issuer: TestIssuer,
+) -> None:
+    options = prod_issuer.options()
+    session = cookies(prod_issuer.session_token())
+    # The app sees http://internal:8000; Clerk sees the proxy's https origin.
+    proxied = {
+        **PAGE,
+        "cookie": session,
+        "host": "internal:8000",
+        "x-forwarded-host": "app.example.com",
+        "x-forwarded-proto": "https",
+        "referer": f"{APP}/home",
+    }
+    internal = "http://internal:8000/dashboard"
+    assert ours(options, proxied, internal).is_signed_in
+    assert len(memo_of(options)) == 1
+    assert ours(options, proxied, "http://internal:8000/other").is_signed_in  # a hit
+    assert len(memo_of(options)) == 1
+    # Another forwarded host makes the same Referer cross-origin: the flow's handshake.
+    moved = {**proxied, "x-forwarded-host": "other.example.com"}
+    state = ours(options, moved, internal)
+    assert state.status is AuthStatus.HANDSHAKE
+    assert state == full(options, moved, internal)
+
+
 def test_the_clock_is_read_on_every_hit() -> None:
     clock = Clock()
     issuer = TestIssuer("clerk.example.com", production=True, clock=clock)
@@ -306,7 +402,7 @@ def test_forgetting_verified_tokens_forgets_the_decisions_made_from_them(
     options = prod_issuer.options()
     headers = {**API, "cookie": cookies(prod_issuer.session_token())}
     assert ours(options, headers).is_signed_in
-    key = _shortcut(AuthRequest("GET", URL, headers), options)
+    key = headers["cookie"]  # a cookie decision is remembered under the header's text
     memo = memo_of(options)
     assert len(memo) == 1
     assert memo.get(key) is not None

@@ -28,7 +28,11 @@ from clerk_middleware.core._jwt import (
     is_jwt_format,
     is_machine_jwt,
 )
-from clerk_middleware.core._request import decode_uri_component, parse_cookie_header
+from clerk_middleware.core._request import (
+    decode_uri_component,
+    parse_clerk_cookies,
+    parse_cookie_header,
+)
 from clerk_middleware.core._url import _parse_general, fast_origin, parse_url
 
 # --- references: the implementations before the shortcuts ---------------------------------
@@ -193,6 +197,32 @@ cookie_headers = st.lists(
     ),
     max_size=8,
 ).map(";".join)
+# Pairs at the edge of the Clerk-only parse: "__" in a value, inside or after a
+# name, behind spaces or tabs, percent-encoded, repeated with another value.
+clerk_cookie_headers = st.lists(
+    st.sampled_from(
+        [
+            "__session=tok",
+            " __session = other",
+            "\t__session_abc=t2",
+            "__client_uat=0",
+            "__client_uat_abc=17",
+            "x__session=no",
+            "a=__session=no",
+            "_ _session=no",
+            "%5F%5Fsession=encoded-name",
+            "__clerk_db_jwt=%41%42",
+            "__clerk_handshake=bad%E0%A4%A",
+            "__refresh_abc=r",
+            "__=empty-name",
+            "__novalue",
+            "_ga=GA1.1",
+            "theme=dark",
+            "",
+        ]
+    ),
+    max_size=10,
+).map(";".join)
 header_names = st.sampled_from(["host", "Host", "cookie", "Cookie", "accept", "x-a", "X-A", "-"])
 header_lists = st.lists(st.tuples(header_names, st.sampled_from(["1", "a=b", ""])), max_size=6)
 
@@ -285,6 +315,22 @@ def test_cookie_parsing_is_unchanged(header: str) -> None:
     expected = reference_parse_cookie_header(header)
     assert parsed == expected
     assert list(parsed) == list(expected)  # the same order too
+
+
+@settings(max_examples=1500)
+@given(st.one_of(clerk_cookie_headers, cookie_headers))
+def test_clerk_cookie_parse_is_the_full_parse_of_clerk_names(header: str) -> None:
+    clerk = parse_clerk_cookies(header)
+    full = reference_parse_cookie_header(header)
+    assert clerk == {name: value for name, value in full.items() if name.startswith("__")}
+
+
+def test_every_cookie_the_flow_reads_is_in_the_clerk_only_parse() -> None:
+    from clerk_middleware.core import _authenticate as flow
+
+    names = [flow.SESSION, flow.CLIENT_UAT, flow.REFRESH, flow.DEV_BROWSER, flow.HANDSHAKE]
+    names += [flow.HANDSHAKE_NONCE, flow.REDIRECT_COUNT]
+    assert all(name.startswith("__") for name in names)
 
 
 @settings(max_examples=600)
