@@ -310,9 +310,9 @@ class BaseClerkASGIMiddleware(Generic[RequestT]):
         scope["auth"] = ClerkCredentials(context)
         scope["user"] = ClerkUser(context)
         if self.options.content_security_policy is None:
-            sender = _Sender(send, state.headers)
+            sender = Sender(send, state.headers)
         else:
-            sender = _Sender(send, context.response_headers(), context.replaced_headers())
+            sender = Sender(send, context.response_headers(), context.replaced_headers())
         token = bind_context(context)
         try:
             if self.handler is None:
@@ -338,8 +338,12 @@ class BaseClerkASGIMiddleware(Generic[RequestT]):
         await self.app(scope, receive, send)
 
 
-class _Sender:
-    """``send`` for the app: adds the state's headers to the response, notes its start."""
+class Sender:
+    """``send`` for the app: adds the state's headers to the response, notes its start.
+
+    Internal to the adapters (not exported); ``started`` says whether the
+    response has started.
+    """
 
     __slots__ = ("_extra", "_replaced", "_send", "started")
 
@@ -352,7 +356,9 @@ class _Sender:
         self._send = send
         self._extra = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
         # Headers the middleware sets rather than adds (Clerk's CSP replaces the app's).
-        self._replaced = frozenset(name.encode("latin-1") for name in replaced)
+        self._replaced = (
+            frozenset(name.encode("latin-1") for name in replaced) if replaced else frozenset()
+        )
         self.started = False
 
     async def __call__(self, message: Message) -> None:

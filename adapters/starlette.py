@@ -69,7 +69,16 @@ from ._common import (
     template_globals,
     webhook_body_async,
 )
-from .asgi import ASGIApp, ASGIHandler, BaseClerkASGIMiddleware, Message, Receive, Scope, Send
+from .asgi import (
+    ASGIApp,
+    ASGIHandler,
+    BaseClerkASGIMiddleware,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    Sender,
+)
 
 if TYPE_CHECKING:
     from starlette.templating import Jinja2Templates
@@ -145,7 +154,8 @@ class _ErrorPages:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        sender = _Started(send)
+        # Beneath the middleware, ``send`` already notes the start (one wrapper, not two).
+        sender = send if isinstance(send, Sender) else _Started(send)
         try:
             await self.app(scope, receive, sender)
         except ERROR_PAGES as exc:

@@ -10,10 +10,13 @@ from wsgiref.types import WSGIEnvironment
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug.test import Client
 
 from clerk_middleware.adapters.wsgi import auth, auth_request_from_environ, clerk_middleware
 from clerk_middleware.core import ConfigurationError
+from clerk_middleware.core._request import header_fields
 from clerk_middleware.testing import TestIssuer
 
 from .. import matrix
@@ -163,6 +166,38 @@ def test_every_header_field_of_the_environ_is_read_and_nothing_else() -> None:
     again = auth_request_from_environ(environ(REMOTE_ADDR="10.0.0.2", HTTP_REMOTE_ADDR="x"))
     assert again.header("remote-addr") == "x"
     assert "REMOTE_ADDR" in wsgi._NOT_HEADERS
+
+
+def reference_environ_headers(environ: WSGIEnvironment) -> dict[str, str]:
+    """Header fields as read before the one-comprehension fast path, with no memo."""
+    pairs = [
+        (key[5:].replace("_", "-").lower(), value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    ]
+    for key, name in (("CONTENT_TYPE", "content-type"), ("CONTENT_LENGTH", "content-length")):
+        if environ.get(key):
+            pairs.append((name, environ[key]))
+    return header_fields(pairs)
+
+
+_ENVIRON_KEYS = st.sampled_from([
+    "HTTP_HOST", "HTTP_COOKIE", "HTTP_X_FORWARDED_HOST", "HTTP_x_forwarded_host",
+    "HTTP_CONTENT_TYPE", "CONTENT_TYPE", "CONTENT_LENGTH", "HTTP_AUTHORIZATION",
+    "REMOTE_ADDR", "SERVER_SOFTWARE", "HTTP_", "HTTP_A_B", "HTTP_A-B", "X_CUSTOM",
+])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(_ENVIRON_KEYS, st.sampled_from(["", "1", "a=b"])), max_size=8))
+def test_the_header_fields_of_any_environ_are_read_as_before(pairs: list[tuple[str, str]]) -> None:
+    from clerk_middleware.adapters import wsgi
+
+    values = environ(**dict(pairs))
+    expected = reference_environ_headers(values)
+    # Twice: keys met for the first time, then keys already learnt.
+    assert wsgi._environ_headers(values) == expected
+    assert wsgi._environ_headers(values) == expected
 
 
 def test_header_names_chosen_by_clients_are_read_past_the_memo_bound() -> None:
