@@ -30,7 +30,14 @@ should not read the request body: the app downstream could not read it again.
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    MutableMapping,
+    Sequence,
+)
 from typing import Any, Generic, TypeVar
 
 from clerk_middleware.core import (
@@ -110,6 +117,43 @@ RequestT = TypeVar("RequestT")
 ASGIHandler = Callable[[ClerkAuth, RequestT], Awaitable[ASGIApp | None] | ASGIApp | None]
 
 
+#: Header names by the bytes servers send (b"cookie" -> "cookie"): the same few
+#: dozen come on every request, and a lookup is cheaper than a decode (and gives a
+#: string whose hash is already known). Only lower-case names, as ASGI requires
+#: them, of at most _MAX_NAME_LENGTH bytes; bounded, as clients choose names.
+_HEADER_NAMES: dict[bytes, str] = {}
+_MAX_NAMES = 1024
+_MAX_NAME_LENGTH = 64
+
+
+def _scope_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """The scope's header fields by lower-case name, repeated names joined."""
+    pairs = raw if isinstance(raw, list | tuple) else list(raw)
+    names = _HEADER_NAMES
+    try:
+        fields = {names[name]: value.decode("latin-1") for name, value in pairs}
+    except (KeyError, TypeError):  # a name not met before (or not bytes at all)
+        return _scope_headers_in_full(pairs)
+    if len(fields) != len(pairs):  # a repeated name (HTTP/2 splits Cookie): join them
+        return _scope_headers_in_full(pairs)
+    return fields  # learnt names are lower case, and here unique: what header_fields gives
+
+
+def _scope_headers_in_full(pairs: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
+    """``_scope_headers`` for any header list, learning its names for the next request."""
+    decoded = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in pairs]
+    for (raw_name, _), (name, _) in zip(pairs, decoded, strict=True):
+        if (
+            type(raw_name) is bytes
+            and raw_name not in _HEADER_NAMES
+            and len(_HEADER_NAMES) < _MAX_NAMES
+            and len(name) <= _MAX_NAME_LENGTH
+            and name.lower() == name
+        ):
+            _HEADER_NAMES[raw_name] = name
+    return header_fields(decoded)
+
+
 def auth_request_from_scope(scope: Scope) -> AuthRequest:
     """The ``AuthRequest`` of an HTTP scope, with the raw path (``raw_path``) when given.
 
@@ -125,9 +169,7 @@ def auth_request_from_scope(scope: Scope) -> AuthRequest:
     Raises:
         MalformedPathError: The ``Host`` header is not a ``host[:port]`` (answer 400).
     """
-    headers = header_fields(
-        [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())]
-    )
+    headers = _scope_headers(scope.get("headers", ()))
     host = headers.get("host")
     if host:
         if not is_valid_host(host):

@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import base64
 import cProfile
+import functools
 import gc
 import importlib
 import importlib.metadata
@@ -49,10 +50,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from clerk_middleware.adapters._common import build_options
 from clerk_middleware.core import AuthRequest, ClerkOptions, authenticate_request
 from clerk_middleware.core._backend import configure_backend, reset_backends
-from clerk_middleware.core._cache import copy_claims
+from clerk_middleware.core._cache import VerifiedToken, copy_claims
 from clerk_middleware.core._jwt import decode_jwt
+from clerk_middleware.core._request import header_fields, parse_clerk_cookies
 from clerk_middleware.testing import OrgClaims, TestIssuer
 
 APP = "https://app.example.com"
@@ -380,7 +383,22 @@ def seen_floor_rows(sc: Scenario, token: str, batch: int, repeats: int) -> list[
     memo = {cookie: token}
     fresh_cookies = [[cookie.encode().decode() for _ in range(batch)] for _ in range(repeats)]
     payload = decode_jwt(token).payload
+    assert sc.options.public_key is not None
+    plan = VerifiedToken(decode_jwt(token), sc.options.public_key).copy_plan  # as a hit has it
+    fresh_headers = [
+        [fresh(sc.browser_headers(token)) for _ in range(batch)] for _ in range(repeats)
+    ]
     return [
+        Row(
+            "floor: parse the Cookie header (Clerk's pairs only)",
+            median_micros(parse_clerk_cookies, fresh_cookies),
+            "what a new Cookie header costs first",
+        ),
+        Row(
+            "floor: header dict from 13 fresh (name, value) pairs",
+            median_micros(header_fields, fresh_headers),
+            "what reading any request costs",
+        ),
         Row(
             "floor: look up a fresh 2 KB Cookie header in a dict",
             median_micros(memo.get, fresh_cookies),
@@ -388,7 +406,7 @@ def seen_floor_rows(sc: Scenario, token: str, batch: int, repeats: int) -> list[
         ),
         Row(
             "floor: a private copy of the claims",
-            median_micros(copy_claims, [[payload] * batch] * repeats),
+            median_micros(lambda p: copy_claims(p, plan), [[payload] * batch] * repeats),
             "copy_claims",
         ),
     ]
@@ -465,12 +483,13 @@ def adapter_rows(sc: Scenario, batch: int, repeats: int) -> list[Row]:
         ("signed in, seen token", sc.browser_headers(token)),
         ("anonymous", sc.browser_headers(None)),
     ):
-        off, floor, on = starlette_pair(sc, headers, batch, repeats)
+        found = starlette_runs(sc, headers, batch, repeats, steps=label.startswith("signed in"))
+        off = found.pop("no middleware")
         rows.append(Row(f"Starlette raw ASGI, no middleware ({label})", off))
-        rows.append(
-            Row(f"Starlette raw ASGI, pass-through ({label})", floor, _overhead(off, floor))
-        )
-        rows.append(Row(f"Starlette raw ASGI, clerk_middleware ({label})", on, _overhead(off, on)))
+        for name, micros in found.items():
+            rows.append(
+                Row(f"Starlette raw ASGI, {name} ({label})", micros, _overhead(off, micros))
+            )
         off, floor, on = flask_pair(sc, headers, batch, repeats)
         rows.append(Row(f"Flask WSGI, no middleware ({label})", off))
         rows.append(Row(f"Flask WSGI, pass-through ({label})", floor, _overhead(off, floor)))
@@ -493,6 +512,46 @@ class PassThroughASGI:
             await send(message)
 
         await self.app(scope, receive, wrapped)
+
+
+class StepsASGI:
+    """The middleware's work up to ``level``, then the app: where its time goes.
+
+    1: read the request (``auth_request_from_scope``); 2: and authenticate it;
+    3: and build the request's context objects; 4: and bind the context and
+    wrap ``send`` (all the middleware does for a signed-in request).
+    """
+
+    def __init__(self, app: Any, options: ClerkOptions, level: int) -> None:
+        from clerk_middleware.adapters import _common, asgi
+        from clerk_middleware.core import authenticate_request_async
+
+        self.app = app
+        self.options = options
+        self.level = level
+        self.asgi = asgi
+        self.common = _common
+        self.authenticate = authenticate_request_async
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        asgi, common = self.asgi, self.common
+        request = asgi.auth_request_from_scope(scope)
+        if self.level >= 2:
+            state = await self.authenticate(request, self.options)
+        if self.level >= 3:
+            common.handshake_answer(state)
+            context = common.RequestContext(request, state, self.options)
+            scope[common.CONTEXT_KEY] = context
+            scope["auth"] = asgi.ClerkCredentials(context)
+            scope["user"] = asgi.ClerkUser(context)
+        if self.level >= 4:
+            token = common.bind_context(context)
+            try:
+                await self.app(scope, receive, asgi.Sender(send, state.headers))
+            finally:
+                common.reset_context(token)
+            return
+        await self.app(scope, receive, send)
 
 
 def pass_through_wsgi(app: Any) -> Any:
@@ -521,9 +580,13 @@ def _clerk_settings(sc: Scenario) -> dict[str, Any]:
     }
 
 
-def starlette_pair(
-    sc: Scenario, headers: Headers, batch: int, repeats: int
-) -> tuple[float, float, float]:
+def starlette_runs(
+    sc: Scenario, headers: Headers, batch: int, repeats: int, *, steps: bool = False
+) -> dict[str, float]:
+    """µs per request of a trivial Starlette app without and with each middleware.
+
+    With ``steps``, also the middleware's work in stages (``StepsASGI``).
+    """
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.requests import Request
@@ -535,11 +598,21 @@ def starlette_pair(
     async def index(request: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
 
-    plain = Starlette(routes=[Route("/", index)])
-    passing = Starlette(routes=[Route("/", index)], middleware=[Middleware(PassThroughASGI)])
-    wrapped = Starlette(
-        routes=[Route("/", index)], middleware=[clerk_middleware(**_clerk_settings(sc))]
-    )
+    stacks: dict[str, list[Middleware]] = {
+        "no middleware": [],
+        "pass-through": [Middleware(PassThroughASGI)],
+    }
+    if steps:
+        options = build_options(_clerk_settings(sc))
+        for level, name in (
+            (1, "reading the request"),
+            (2, "+ authenticate_request_async"),
+            (3, "+ context objects"),
+            (4, "+ context variable and send wrapper"),
+        ):
+            stacks[name] = [Middleware(StepsASGI, options=options, level=level)]
+    stacks["clerk_middleware"] = [clerk_middleware(**_clerk_settings(sc))]
+    apps = {name: Starlette(routes=[Route("/", index)], middleware=m) for name, m in stacks.items()}
     raw_headers = [(k.encode(), v.encode()) for k, v in headers]
     template = {
         "type": "http",
@@ -584,12 +657,10 @@ def starlette_pair(
         finally:
             loop.close()
 
-    results = _interleaved(
-        lambda: measure(plain), lambda: measure(passing), lambda: measure(wrapped)
-    )
+    found = _interleaved({name: functools.partial(measure, app) for name, app in apps.items()})
     if set(statuses) != {200}:
         raise RuntimeError(f"Starlette benchmark got statuses {sorted(set(statuses))}")
-    return results
+    return found
 
 
 def flask_pair(
@@ -648,22 +719,25 @@ def flask_pair(
         run(app)
         return statistics.median(run(app) for _ in range(repeats))
 
-    results = _interleaved(
-        lambda: measure(plain), lambda: measure(passing), lambda: measure(wrapped)
+    found = _interleaved(
+        {
+            "off": lambda: measure(plain),
+            "floor": lambda: measure(passing),
+            "on": lambda: measure(wrapped),
+        }
     )
     if set(statuses) != {"200 OK"}:
         raise RuntimeError(f"Flask benchmark got statuses {sorted(set(statuses))}")
-    return results
+    return found["off"], found["floor"], found["on"]
 
 
-def _interleaved(*runs: Callable[[], float]) -> tuple[float, float, float]:
+def _interleaved(runs: dict[str, Callable[[], float]]) -> dict[str, float]:
     # Alternate them so a slow phase of the machine hits each alike.
-    results: list[list[float]] = [[] for _ in runs]
+    results: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(3):
-        for run, found in zip(runs, results, strict=True):
-            found.append(run())
-    off, floor, on = (statistics.median(found) for found in results)
-    return off, floor, on
+        for name, run in runs.items():
+            results[name].append(run())
+    return {name: statistics.median(found) for name, found in results.items()}
 
 
 # --- memory -----------------------------------------------------------------------------------

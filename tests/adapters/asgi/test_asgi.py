@@ -6,9 +6,12 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clerk_middleware.adapters.asgi import Scope, auth, auth_request_from_scope, clerk_middleware
 from clerk_middleware.core import AuthNotFound, ConfigurationError
+from clerk_middleware.core._request import header_fields
 from clerk_middleware.testing import TestIssuer
 
 from .. import matrix
@@ -88,6 +91,44 @@ def test_bad_configuration_fails_at_construction() -> None:
 def test_auth_request_from_scope(scope: dict[str, object], url: str) -> None:
     full: Scope = {"type": "http", "method": "GET", "path": "/", "headers": [], **scope}
     assert auth_request_from_scope(full).url == url
+
+
+_RAW_NAMES = st.sampled_from(
+    [b"host", b"cookie", b"Cookie", b"authorization", b"x-forwarded-host", b"X-Forwarded-Host",
+     b"referer", b"x-" + b"n" * 70, b"caf\xe9", b""]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    pairs=st.lists(
+        st.tuples(_RAW_NAMES, st.sampled_from([b"", b"1", b"a=b", b"\xe9"])), max_size=8
+    ),
+    container=st.sampled_from([list, tuple, iter]),
+)
+def test_the_header_fields_of_any_scope_are_read_as_the_plain_decoding_reads_them(
+    pairs: list[tuple[bytes, bytes]], container: Callable[[list[tuple[bytes, bytes]]], object]
+) -> None:
+    from clerk_middleware.adapters import asgi
+
+    expected = header_fields([(k.decode("latin-1"), v.decode("latin-1")) for k, v in pairs])
+    # Twice: names met for the first time, then names already learnt.
+    for _ in range(2):
+        fields = asgi._scope_headers(container(pairs))  # type: ignore[arg-type]
+        assert fields == expected
+        assert list(fields) == list(expected)
+    assert all(len(name) <= asgi._MAX_NAME_LENGTH for name in asgi._HEADER_NAMES)
+    assert all(name == name.lower() for name in asgi._HEADER_NAMES.values())
+
+
+def test_header_names_chosen_by_clients_are_read_past_the_memo_bound() -> None:
+    from clerk_middleware.adapters import asgi
+
+    pairs = [(f"x-n{n}".encode(), str(n).encode()) for n in range(asgi._MAX_NAMES + 200)]
+    fields = asgi._scope_headers(pairs)
+    assert fields[f"x-n{asgi._MAX_NAMES + 199}"] == str(asgi._MAX_NAMES + 199)
+    assert len(fields) == len(pairs)
+    assert len(asgi._HEADER_NAMES) <= asgi._MAX_NAMES
 
 
 @pytest.mark.parametrize(
