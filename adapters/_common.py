@@ -183,6 +183,10 @@ class RequestContext:
     user: User | None = None
     #: The Content-Security-Policy headers of this request (its nonce), made on first use.
     csp: Headers | None = None
+    #: ``auth()``'s session objects, made on first use (an ``Auth`` is immutable, so the
+    #: request's calls share one): a pending session as signed out, and as signed in.
+    session_auth: Auth | None = None
+    pending_auth: Auth | None = None
 
     def csp_headers(self) -> Headers:
         """Clerk's CSP headers for this response (none without ``content_security_policy``)."""
@@ -292,14 +296,13 @@ class RequestContext:
         """
         if accepts_token == "session_token" and self.options.accepts_token == "session_token":  # noqa: S105
             # The default, on every request: the middleware's own state decides.
-            auth = self.state.to_auth(treat_pending_as_signed_out=treat_pending_as_signed_out)
-            # Handshake states never get a context: the middleware answered them with a 307.
-            if auth is None:
-                return Auth()
-            if auth.is_signed_in:
-                # get_token(template=...) calls this instance's Backend API.
-                bind_options(auth, self.options)
-            return auth
+            if treat_pending_as_signed_out:
+                if self.session_auth is None:
+                    self.session_auth = self._session_auth(True)
+                return self.session_auth
+            if self.pending_auth is None:
+                self.pending_auth = self._session_auth(False)
+            return self.pending_auth
         state = self._state_for(accepts_token)
         own = (
             None
@@ -316,6 +319,16 @@ class RequestContext:
         if isinstance(found, Auth) and found.is_signed_in:
             bind_options(found, self.options)
         return found
+
+    def _session_auth(self, treat_pending_as_signed_out: bool) -> Auth:
+        auth = self.state.to_auth(treat_pending_as_signed_out=treat_pending_as_signed_out)
+        # Handshake states never get a context: the middleware answered them with a 307.
+        if auth is None:
+            return Auth()
+        if auth.is_signed_in:
+            # get_token(template=...) calls this instance's Backend API.
+            bind_options(auth, self.options)
+        return auth
 
     def current_user(self, *, treat_pending_as_signed_out: bool = True) -> User | None:
         """The Backend API user of the request's session (see ``current_user``).
@@ -344,8 +357,6 @@ class RequestContext:
         if self.user is None or self.user.id != user_id:
             self.user = await fetch_user_async(self.options, user_id)
         return self.user
-
-
 
 
 def current_user(*, treat_pending_as_signed_out: bool = True) -> User | None:

@@ -153,6 +153,21 @@ def test_pending_aware_protect_still_checks_authorization(issuer: TestIssuer) ->
         bound.protect()
 
 
+@pytest.mark.parametrize("scenario", ["signed-in", "pending", "signed-out"])
+def test_a_request_builds_each_session_auth_object_once(issuer: TestIssuer, scenario: str) -> None:
+    ctx = context(issuer, scenario, kind="api")
+    first = ctx.auth()
+    assert ctx.auth() is first  # immutable, so the request's calls share it
+    assert ctx.auth(treat_pending_as_signed_out=True) is first
+    pending = ctx.auth(treat_pending_as_signed_out=False)
+    assert ctx.auth(treat_pending_as_signed_out=False) is pending
+    # Each is what the request's state gives, with the options bound when signed in.
+    assert first == ctx.state.to_auth()
+    assert pending == ctx.state.to_auth(treat_pending_as_signed_out=False)
+    if scenario == "pending":
+        assert (first.user_id, pending.user_id) == (None, "user_2abc")
+
+
 def test_pending_aware_protect_with_an_organization(issuer: TestIssuer) -> None:
     options = issuer.options()
     token = issuer.pending_token(org=OrgClaims(id="org_9", role="admin"))
