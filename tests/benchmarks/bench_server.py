@@ -4,7 +4,7 @@ Run it from the repository root (``tox -e bench-server``, or directly)::
 
     python tests/benchmarks/bench_server.py            # the full run (about 7 minutes)
     python tests/benchmarks/bench_server.py --quick    # 2 rounds of 1 s (under 2 minutes)
-    python tests/benchmarks/bench_server.py --profile  # also profile signed-in requests
+    python tests/benchmarks/bench_server.py --profile  # also profile requests (no auth, signed in)
 
 Each server runs as its own process pinned to CPU core 0 (``taskset``, when
 it exists and the machine has two cores), and the load generator runs pinned
@@ -714,10 +714,16 @@ def area(filename: str) -> str:
 
 
 def profile(instance: Instance, jwks_url: str, settings: Settings) -> None:
-    """cProfile the server processes of signed-in requests and print where the time goes."""
+    """cProfile the server processes of signed-in requests and print where the time goes.
+
+    Each server's no-auth configuration is profiled first, so the areas of a
+    signed-in request can be read against the same server's without it.
+    """
     for config in (
+        Config("uvicorn", "starlette", "none", "same"),
         Config("uvicorn", "starlette", "ours", "same"),
         Config("uvicorn", "starlette", "ours", "new"),
+        Config("waitress", "flask", "none", "same"),
         Config("waitress", "flask", "ours", "same"),
         Config("waitress", "flask", "ours", "new"),
     ):
