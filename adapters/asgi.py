@@ -36,7 +36,6 @@ from collections.abc import (
     Callable,
     Iterable,
     MutableMapping,
-    Sequence,
 )
 from typing import Any, Generic, TypeVar
 
@@ -129,18 +128,14 @@ _MAX_NAME_LENGTH = 64
 def _scope_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     """The scope's header fields by lower-case name, repeated names joined."""
     pairs = raw if isinstance(raw, list | tuple) else list(raw)
-    names = _HEADER_NAMES
     try:
-        fields = {names[name]: value.decode("latin-1") for name, value in pairs}
+        fields = {_HEADER_NAMES[name]: value.decode("latin-1") for name, value in pairs}
     except (KeyError, TypeError):  # a name not met before (or not bytes at all)
-        return _scope_headers_in_full(pairs)
-    if len(fields) != len(pairs):  # a repeated name (HTTP/2 splits Cookie): join them
-        return _scope_headers_in_full(pairs)
-    return fields  # learnt names are lower case, and here unique: what header_fields gives
-
-
-def _scope_headers_in_full(pairs: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
-    """``_scope_headers`` for any header list, learning its names for the next request."""
+        pass
+    else:
+        if len(fields) == len(pairs):  # learnt names are lower case: no name repeated
+            return fields
+    # Any header list (a repeated name: HTTP/2 splits Cookie), its names learnt.
     decoded = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in pairs]
     for (raw_name, _), (name, _) in zip(pairs, decoded, strict=True):
         if (

@@ -154,12 +154,11 @@ class _ErrorPages:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # Beneath the middleware, ``send`` already notes the start (one wrapper, not two).
-        sender = send if isinstance(send, Sender) else _Started(send)
         try:
-            await self.app(scope, receive, sender)
+            await self.app(scope, receive, send)
         except ERROR_PAGES as exc:
-            if sender.started:
+            # Beneath the middleware, ``send`` is its Sender, which notes the response's start.
+            if not isinstance(send, Sender) or send.started:
                 raise
             await self.page(exc)(scope, receive, send)
 
@@ -218,21 +217,6 @@ def _lookup(handlers: Mapping[Any, Any], exc: HTTPException) -> Any:
         if cls in handlers:
             return handlers[cls]
     return None
-
-
-class _Started:
-    """``send``, noting whether the response has started."""
-
-    __slots__ = ("_send", "started")
-
-    def __init__(self, send: Send) -> None:
-        self._send = send
-        self.started = False
-
-    async def __call__(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.started = True
-        await self._send(message)
 
 
 class _ClerkAnswer:

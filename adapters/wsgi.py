@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Callable, Iterable, Iterator, Set
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -116,6 +116,15 @@ _NOT_HEADERS: set[str] = {"CONTENT_TYPE", "CONTENT_LENGTH"}  # read apart, below
 _MAX_NAMES = 1024
 
 
+#: The two header fields PEP 3333 gives without the ``HTTP_`` prefix.
+_CONTENT_FIELDS = (("CONTENT_TYPE", "content-type"), ("CONTENT_LENGTH", "content-length"))
+
+
+def _header_name(key: str) -> str:
+    """``HTTP_X_FORWARDED_HOST`` -> ``x-forwarded-host``."""
+    return key[5:].replace("_", "-").lower()
+
+
 def _learn(keys: Iterable[str]) -> None:
     """Learn the names of new header keys and which keys are not headers (both bounded)."""
     for key in keys:
@@ -125,47 +134,36 @@ def _learn(keys: Iterable[str]) -> None:
             if len(_NOT_HEADERS) < _MAX_NAMES:
                 _NOT_HEADERS.add(key)
         elif len(_HEADER_NAMES) < _MAX_NAMES:
-            _HEADER_NAMES[key] = key[5:].replace("_", "-").lower()
+            _HEADER_NAMES[key] = _header_name(key)
 
 
 def _environ_headers(environ: WSGIEnvironment) -> dict[str, str]:
     """The request's header fields from the environ's ``HTTP_*`` and ``CONTENT_*`` keys."""
     keys = environ.keys() - _NOT_HEADERS
-    names = _HEADER_NAMES
     try:
         # One comprehension over known names (every key on nearly every request).
-        fields = {names[key]: environ[key] for key in keys}
+        fields = {_HEADER_NAMES[key]: environ[key] for key in keys}
     except KeyError:
         _learn(keys)
-        return _environ_headers_in_full(environ, keys)
-    if len(fields) != len(keys):  # two keys of one name ("HTTP_X_A", "HTTP_x_a"): join them
-        return _environ_headers_in_full(environ, keys)
-    for key, name in (("CONTENT_TYPE", "content-type"), ("CONTENT_LENGTH", "content-length")):
-        value = environ.get(key)
-        if value:
-            if name in fields:  # also sent as HTTP_CONTENT_*: joined, as repeats are
-                return _environ_headers_in_full(environ, keys)
-            fields[name] = value
-    return fields  # names from _HEADER_NAMES: lower case, and unique (checked above)
-
-
-def _environ_headers_in_full(environ: WSGIEnvironment, keys: Set[str]) -> dict[str, str]:
-    """``_environ_headers`` for any environ: unknown keys named here, repeated names joined.
-
-    In the environ's order, so values of one name are joined as the server listed them.
-    """
-    pairs: list[tuple[str, str]] = []
-    for key in [key for key in environ if key in keys]:
-        name = _HEADER_NAMES.get(key)
-        if name is None:
-            if not key.startswith("HTTP_"):
-                continue
-            name = key[5:].replace("_", "-").lower()
-        pairs.append((name, environ[key]))
-    for key, name in (("CONTENT_TYPE", "content-type"), ("CONTENT_LENGTH", "content-length")):
-        value = environ.get(key)
-        if value:
-            pairs.append((name, value))
+    else:
+        # Learnt names are lower case; unless two keys gave one name, they are the fields.
+        if len(fields) == len(keys):
+            for key, name in _CONTENT_FIELDS:
+                value = environ.get(key)
+                if value:
+                    if name in fields:  # also sent as HTTP_CONTENT_*: joined below
+                        break
+                    fields[name] = value
+            else:
+                return fields
+    # Any environ: names not learnt, or one name under two keys, joined in the
+    # environ's order (as the server listed them).
+    pairs = [
+        (_HEADER_NAMES.get(key) or _header_name(key), environ[key])
+        for key in environ
+        if key in keys and key.startswith("HTTP_")
+    ]
+    pairs += [(name, environ[key]) for key, name in _CONTENT_FIELDS if environ.get(key)]
     return header_fields(pairs)
 
 

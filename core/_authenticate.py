@@ -1330,9 +1330,11 @@ def _same_context(context: _Context | None, request: AuthRequest, referrer: str 
     )
 
 
-def _current(found: tuple[VerifiedToken, str, Any], options: ClerkOptions) -> RequestState | None:
+def _current(
+    found: tuple[VerifiedToken, str, Any, int], options: ClerkOptions
+) -> RequestState | None:
     """The remembered signed-in answer, if the full flow would decide the same now."""
-    entry, token, _ = found
+    entry, token, _, _ = found
     key_now = options.public_key
     if key_now is None:
         key_now = backend_for(options).cached_key(_kid_of(entry.jwt))

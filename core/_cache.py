@@ -315,8 +315,8 @@ class DecisionMemo:
             GenerationalCache(max_entries)
         )
 
-    def get(self, key: Hashable) -> tuple[VerifiedToken, str, Any] | None:
-        """The verified entry, token and context remembered under ``key``, if still current.
+    def get(self, key: Hashable) -> tuple[VerifiedToken, str, Any, int] | None:
+        """The verified entry, token, context and epoch under ``key``, if still current.
 
         The caller compares the context (what else the decision rested on) with
         its request's before using the answer.
@@ -324,7 +324,7 @@ class DecisionMemo:
         found = self._entries.get(key)
         if found is None or found[3] != verified_tokens.epoch:
             return None
-        return found[0], found[1], found[2]
+        return found
 
     def put(self, key: Hashable, entry: VerifiedToken, token: str, context: Any = None) -> None:
         """Remember that ``key`` in ``context`` decided signed in with ``token`` (``entry``)."""

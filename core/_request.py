@@ -87,13 +87,18 @@ def parse_cookie_header(header: str) -> dict[str, str]:
     percent-decoded only when they contain ``%`` and decode cleanly. A segment
     without ``=`` is skipped, so an odd unrelated cookie never hides another.
     """
-    cookies: dict[str, str] = {}
     if len(header) < 2:
-        return cookies
-    for raw_name, eq, raw_value in map(_partition_eq, header.split(";")):
+        return {}
+    return _parse_pairs(header.split(";"), "")
+
+
+def _parse_pairs(pairs: Iterable[str], prefix: str) -> dict[str, str]:
+    """The cookies of ``name=value`` pairs whose trimmed name starts with ``prefix``."""
+    cookies: dict[str, str] = {}
+    for raw_name, eq, raw_value in map(_partition_eq, pairs):
         if eq:
             name = raw_name.strip(" \t")
-            if name not in cookies:
+            if name not in cookies and name.startswith(prefix):
                 value = raw_value.strip(" \t")
                 if "%" in value:
                     with contextlib.suppress(ValueError):
@@ -115,22 +120,11 @@ def parse_clerk_cookies(header: str) -> dict[str, str]:
     the other pairs (analytics, CSRF, the app's own) are not split, trimmed or
     decoded: a browser's header is mostly those.
     """
-    cookies: dict[str, str] = {}
     if CLERK_COOKIE_PREFIX not in header:
-        return cookies
+        return {}
     # The text test first, in C: a pair whose text has no "__" cannot carry such a name.
-    for raw_name, eq, raw_value in map(
-        _partition_eq, [pair for pair in header.split(";") if CLERK_COOKIE_PREFIX in pair]
-    ):
-        if eq:
-            name = raw_name.strip(" \t")
-            if name not in cookies and name.startswith(CLERK_COOKIE_PREFIX):
-                value = raw_value.strip(" \t")
-                if "%" in value:
-                    with contextlib.suppress(ValueError):
-                        value = decode_uri_component(value)
-                cookies[name] = value
-    return cookies
+    pairs = [pair for pair in header.split(";") if CLERK_COOKIE_PREFIX in pair]
+    return _parse_pairs(pairs, CLERK_COOKIE_PREFIX)
 
 
 def remembered_cookies(header: str) -> CookieMemo | None:

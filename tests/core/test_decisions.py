@@ -333,8 +333,8 @@ def test_a_remembered_cookie_answer_is_only_given_where_the_flow_gives_it(
     # URLs with the same headers or others: whatever was remembered, every
     # answer is the flow's.
     variants = [variant, *(variant if other is None else other for other in changed)]
-    for url, headers_variant in zip(urls, variants + [variant] * len(urls), strict=False):
-        headers = {**PAGE, "cookie": session, **headers_variant}
+    for n, url in enumerate(urls):
+        headers = {**PAGE, "cookie": session, **(variants[n] if n < len(variants) else variant)}
         assert ours(options, headers, url) == full(options, headers, url)
 
 
