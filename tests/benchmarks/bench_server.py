@@ -89,7 +89,8 @@ class Config:
     Attributes:
         server: ``uvicorn``, ``waitress`` or ``gunicorn``.
         app: ``starlette``, ``fastapi`` or ``flask``.
-        auth: ``none``, ``ours``, ``cba`` (clerk-backend-api) or ``fca`` (fastapi-clerk-auth).
+        auth: ``none``, ``ours``, ``cba`` (clerk-backend-api), ``fca`` (fastapi-clerk-auth)
+            or ``floor`` (the least a seen-token request costs: ``bench_server_apps.FloorASGI``).
         tokens: ``same`` (one token every request) or ``new`` (a new token each request).
     """
 
@@ -108,6 +109,8 @@ class Config:
         """How the table names the configuration."""
         if self.auth == "none":
             return "no auth"
+        if self.auth == "floor":
+            return "floor: cookie lookup only (same token)"
         if self.auth == "ours":
             return f"ours, {'same token' if self.tokens == 'same' else 'new token each request'}"
         return f"{AUTH_NAMES[self.auth]} (new token each request)"
@@ -133,6 +136,7 @@ def all_configs() -> list[Config]:
     ):
         configs += [
             Config(server, app, "none", "same"),
+            *([Config(server, app, "floor", "same")] if app != "fastapi" else []),
             Config(server, app, "ours", "same"),
             Config(server, app, "ours", "new"),
             Config(server, app, alternative, "new"),

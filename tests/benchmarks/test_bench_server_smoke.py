@@ -93,3 +93,37 @@ def test_gunicorn_sync_worker_closing_each_connection(instance: Instance) -> Non
         )
     assert result.requests > 10  # each on a new connection: the client reconnects
     assert (result.non_200, result.bad_bodies, result.socket_errors) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("server", "app"), [("uvicorn", "starlette"), ("waitress", "flask")], ids=["asgi", "wsgi"]
+)
+def test_floor_middlewares_answer_their_tokens_user_and_refuse_forgeries(
+    instance: Instance, server: str, app: str
+) -> None:
+    # The floor rows are only a floor if the floor really verifies: its answers
+    # are the token's user, and a token of another key gets a 401.
+    pytest.importorskip(server)
+    config = Config(server, app, "floor", "same")
+    forger = TestIssuer(FRONTEND_API, production=True)
+    forged = instance.directory / f"tokens-forged-{server}.txt"
+    user_id = "user_2" + "9" * 24
+    forged.write_text(f"{user_id} {forger.session_token(user_id, azp=APP, lifetime=3600)}\n")
+    with running(config, instance, "") as (port, _):
+        results = [
+            run_load(
+                port,
+                connections=2,
+                seconds=0.5,
+                template=instance.template_path(config),
+                tokens=tokens,
+                use_wrk=False,
+                check_bodies=True,
+            )
+            for tokens in (instance.tokens_path(config), forged)
+        ]
+    good, bad = results
+    assert good.requests > 10
+    assert (good.non_200, good.bad_bodies, good.socket_errors) == (0, 0, 0)
+    assert bad.requests > 0
+    assert bad.non_200 == bad.requests
