@@ -20,8 +20,9 @@ adapter does for each request.
 Floor rows time, alone, a step any exact answer takes (parsing a ``Cookie``
 header, reading 13 headers into a dict, looking a header up, copying the
 claims). The adapter table adds a pass-through middleware (what wrapping
-``send`` / ``start_response`` costs) and the Starlette middleware's steps
-(``StepsASGI``).
+``send`` / ``start_response`` costs), the floor middlewares of ``floor.py``
+(those steps alone, as a hand-written middleware: what no exact middleware can
+go below) and the Starlette middleware's steps (``StepsASGI``).
 
 Optional rows: clerk-backend-api (``pip install clerk-backend-api``) and
 fastapi-clerk-auth (``pip install fastapi-clerk-auth``) are measured when
@@ -50,19 +51,30 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from clerk_middleware.adapters._common import build_options
-from clerk_middleware.core import AuthRequest, ClerkOptions, authenticate_request
-from clerk_middleware.core._backend import configure_backend, reset_backends
-from clerk_middleware.core._cache import VerifiedToken, copy_claims
-from clerk_middleware.core._jwt import decode_jwt
-from clerk_middleware.core._request import header_fields, parse_clerk_cookies
-from clerk_middleware.testing import OrgClaims, TestIssuer
+ROOT = Path(__file__).resolve().parent.parent.parent
+if str(ROOT) not in sys.path:  # run as a script: the repository's tests package
+    sys.path.insert(0, str(ROOT))
+
+from clerk_middleware.adapters._common import build_options  # noqa: E402
+from clerk_middleware.core import AuthRequest, ClerkOptions, authenticate_request  # noqa: E402
+from clerk_middleware.core._backend import configure_backend, reset_backends  # noqa: E402
+from clerk_middleware.core._cache import VerifiedToken, copy_claims  # noqa: E402
+from clerk_middleware.core._jwt import decode_jwt  # noqa: E402
+from clerk_middleware.core._request import header_fields, parse_clerk_cookies  # noqa: E402
+from clerk_middleware.testing import OrgClaims, TestIssuer  # noqa: E402
+from tests.benchmarks.floor import (  # noqa: E402
+    FloorASGI,
+    FloorWSGI,
+    b64_segment,
+    hand_written,
+)
 
 APP = "https://app.example.com"
 URL = f"{APP}/dashboard/settings?tab=profile"
@@ -222,27 +234,6 @@ def chunk(items: Sequence[Any], repeats: int) -> list[Sequence[Any]]:
 # --- the floors and the others ----------------------------------------------------------------
 
 
-def _b64(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-
-
-def hand_written(token: str, key: RSAPublicKey, now: float) -> dict[str, Any]:
-    """Decode, verify and check claims as tersely as correctness allows: a floor."""
-    header_b64, payload_b64, signature_b64 = token.split(".")
-    header = json.loads(_b64(header_b64))
-    if header.get("alg") != "RS256":
-        raise ValueError("alg")
-    key.verify(_b64(signature_b64), f"{header_b64}.{payload_b64}".encode(), PAD, SHA256)
-    claims: dict[str, Any] = json.loads(_b64(payload_b64))
-    if not isinstance(claims.get("sub"), str) or claims.get("azp") != APP:
-        raise ValueError("claims")
-    if not (claims["exp"] > now - 5 and claims.get("nbf", 0) <= now + 5):
-        raise ValueError("time")
-    if claims.get("iat", 0) > now + 5:
-        raise ValueError("iat")
-    return claims
-
-
 def optional_module(name: str) -> Any:
     try:
         return importlib.import_module(name)
@@ -294,7 +285,9 @@ def core_rows(sc: Scenario, batch: int, repeats: int, jwks: JwksServer) -> tuple
     print(f"minting {count} tokens ...", file=sys.stderr, flush=True)
     tokens = [sc.token(n) for n in range(count)]
     new_batches = chunk(tokens, repeats)
-    raw_inputs = [(_b64(t.rsplit(".", 1)[1]), t.rsplit(".", 1)[0].encode()) for t in tokens[:batch]]
+    raw_inputs = [
+        (b64_segment(t.rsplit(".", 1)[1]), t.rsplit(".", 1)[0].encode()) for t in tokens[:batch]
+    ]
 
     def raw(item: tuple[bytes, bytes]) -> None:
         key.verify(item[0], item[1], PAD, SHA256)
@@ -306,7 +299,7 @@ def core_rows(sc: Scenario, batch: int, repeats: int, jwks: JwksServer) -> tuple
     rows.append(
         Row(
             "hand-written decode + verify + claims",
-            median_micros(lambda t: hand_written(t, key, now), new_batches),
+            median_micros(lambda t: hand_written(t, key, APP, now), new_batches),
         )
     )
     import jwt as pyjwt
@@ -496,10 +489,11 @@ def adapter_rows(sc: Scenario, batch: int, repeats: int) -> list[Row]:
             rows.append(
                 Row(f"Starlette raw ASGI, {name} ({label})", micros, _overhead(off, micros))
             )
-        off, floor, on = flask_pair(sc, headers, batch, repeats)
+        found = flask_runs(sc, headers, batch, repeats, floor=label.startswith("signed in"))
+        off = found.pop("no middleware")
         rows.append(Row(f"Flask WSGI, no middleware ({label})", off))
-        rows.append(Row(f"Flask WSGI, pass-through ({label})", floor, _overhead(off, floor)))
-        rows.append(Row(f"Flask WSGI, clerk_middleware ({label})", on, _overhead(off, on)))
+        for name, micros in found.items():
+            rows.append(Row(f"Flask WSGI, {name} ({label})", micros, _overhead(off, micros)))
     return rows
 
 
@@ -609,6 +603,8 @@ def starlette_runs(
         "pass-through": [Middleware(PassThroughASGI)],
     }
     if steps:
+        floor = Middleware(FloorASGI, key=sc.issuer.jwt_key, party=APP)
+        stacks["floor middleware"] = [floor]
         options = build_options(_clerk_settings(sc))
         for level, name in (
             (1, "reading the request"),
@@ -646,7 +642,7 @@ def starlette_runs(
 
     async def run(app: Any) -> float:
         # Each request is timed on its own, from a scope made just before it, as a
-        # server makes one per request (see flask_pair).
+        # server makes one per request (see flask_runs).
         total = 0.0
         for _ in range(batch):
             scope = dict(template)
@@ -669,9 +665,13 @@ def starlette_runs(
     return found
 
 
-def flask_pair(
-    sc: Scenario, headers: Headers, batch: int, repeats: int
-) -> tuple[float, float, float]:
+def flask_runs(
+    sc: Scenario, headers: Headers, batch: int, repeats: int, *, floor: bool = False
+) -> dict[str, float]:
+    """µs per request of a trivial Flask app without and with each middleware.
+
+    With ``floor``, also under ``FloorWSGI`` (signed-in requests only: it answers 401 else).
+    """
     from flask import Flask
     from werkzeug.test import EnvironBuilder
 
@@ -685,8 +685,16 @@ def flask_pair(
     plain = make()
     passing = make()
     passing.wsgi_app = pass_through_wsgi(passing.wsgi_app)  # type: ignore[method-assign]
+    apps = {"no middleware": plain, "pass-through": passing}
+    if floor:
+        floored = make()
+        floored.wsgi_app = FloorWSGI(  # type: ignore[method-assign]
+            floored.wsgi_app, key=sc.issuer.jwt_key, party=APP
+        )
+        apps["floor middleware"] = floored
     wrapped = make()
     clerk_middleware(app=wrapped, **_clerk_settings(sc))
+    apps["clerk_middleware"] = wrapped
     builder = EnvironBuilder(path="/", base_url=APP, headers=headers)
     template = builder.get_environ()
     builder.close()
@@ -700,7 +708,7 @@ def flask_pair(
         total = 0.0
         for _ in range(batch):
             # Fresh strings per request, as a WSGI server makes them, just before
-            # the request (see starlette_pair): inputs built in bulk beforehand are
+            # the request (see starlette_runs): inputs built in bulk beforehand are
             # out of the CPU caches by the time their request runs, which bills
             # whichever code reads them first for memory no server leaves cold.
             environ = {
@@ -725,16 +733,10 @@ def flask_pair(
         run(app)
         return statistics.median(run(app) for _ in range(repeats))
 
-    found = _interleaved(
-        {
-            "off": lambda: measure(plain),
-            "floor": lambda: measure(passing),
-            "on": lambda: measure(wrapped),
-        }
-    )
+    found = _interleaved({name: functools.partial(measure, app) for name, app in apps.items()})
     if set(statuses) != {"200 OK"}:
         raise RuntimeError(f"Flask benchmark got statuses {sorted(set(statuses))}")
-    return found["off"], found["floor"], found["on"]
+    return found
 
 
 def _interleaved(runs: dict[str, Callable[[], float]]) -> dict[str, float]:
@@ -757,7 +759,7 @@ def rss_bytes() -> int:
 def synthetic_tokens(sc: Scenario, count: int) -> Iterator[str]:
     """Distinct tokens of the scenario's shape and size whose signatures do not verify."""
     header, payload, signature = sc.token(0).split(".")
-    claims = json.loads(_b64(payload))
+    claims = json.loads(b64_segment(payload))
     for n in range(count):
         claims["sid"] = f"sess_x{n:024d}"
         body = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode())

@@ -12,7 +12,8 @@ and configured by environment variables (so gunicorn's factory sees them too):
 - ``BENCH_AUTH``: ``none``, ``ours`` (this project's middleware), ``cba`` (a
   middleware built on clerk-backend-api's ``authenticate_request``), ``fca``
   (fastapi-clerk-auth's ``ClerkHTTPBearer``, FastAPI only) or ``floor`` (the
-  least a seen-token request costs any middleware: ``FloorASGI``, ``FloorWSGI``);
+  least an exact authentication can do per request: ``floor.FloorASGI``,
+  ``floor.FloorWSGI``);
 - ``BENCH_SECRET_KEY``, ``BENCH_PUBLISHABLE_KEY``, ``BENCH_JWT_KEY``,
   ``BENCH_AUTHORIZED_PARTY``: the instance (``BENCH_JWKS_URL`` for fca);
 - ``BENCH_PROFILE``: a path; when set, the process runs under cProfile and
@@ -25,17 +26,17 @@ generator that counts non-200 answers also proves every request authenticated.
 
 from __future__ import annotations
 
-import contextvars
 import cProfile
 import importlib
 import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable
 from types import FrameType
 from typing import Any
+
+from tests.benchmarks.floor import CLAIMS, FloorASGI, FloorWSGI
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -56,6 +57,10 @@ def _ours_settings() -> dict[str, Any]:
         "jwt_key": _setting("BENCH_JWT_KEY"),
         "authorized_parties": [_setting("BENCH_AUTHORIZED_PARTY")],
     }
+
+
+def _floor_settings() -> dict[str, str]:
+    return {"key": _setting("BENCH_JWT_KEY"), "party": _setting("BENCH_AUTHORIZED_PARTY")}
 
 
 def _cba_options() -> Any:
@@ -123,127 +128,11 @@ def _starlette_app(auth: str) -> Any:
     if auth == "floor":
 
         async def floor(request: Request) -> PlainTextResponse:
-            return PlainTextResponse(_FLOOR_CLAIMS.get()["sub"])
+            return PlainTextResponse(CLAIMS.get()["sub"])
 
-        return Starlette(routes=[Route("/", floor)], middleware=[Middleware(FloorASGI)])
+        floor_middleware = Middleware(FloorASGI, **_floor_settings())
+        return Starlette(routes=[Route("/", floor)], middleware=[floor_middleware])
     raise SystemExit(f"bench_server_apps: no Starlette config {auth!r}")
-
-
-# --- the floor: what a seen-token request costs any middleware ---------------------------------
-
-#: The request's claims, for the endpoint (``auth()`` in any handler needs a context variable).
-_FLOOR_CLAIMS: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("floor_claims")
-
-
-class _FloorDecisions:
-    """Verified claims by the ``Cookie`` header's exact text: the floor's one cache.
-
-    The first request of a header verifies its ``__session`` cookie with pyjwt
-    (the instance's key, ``azp`` required), then every later one is a dict
-    lookup, a clock check and a copy of the claims (a request must not see
-    another's changes). No origin, referrer or handshake rules, no response
-    headers, no error handling: not an authentication anyone should ship, only
-    what the benchmark's seen-token requests cannot be answered with less of.
-    """
-
-    def __init__(self) -> None:
-        import jwt
-
-        self.jwt = jwt
-        self.key = _setting("BENCH_JWT_KEY")
-        self.party = _setting("BENCH_AUTHORIZED_PARTY")
-        self.seen: dict[str, dict[str, Any]] = {}
-
-    def claims(self, cookie: str) -> dict[str, Any] | None:
-        """A copy of the verified claims of the header's session cookie, or None."""
-        found = self.seen.get(cookie)
-        if found is None:
-            found = self._verify(cookie)
-            if found is None:
-                return None
-        if found["exp"] <= time.time():
-            return None
-        return dict(found)
-
-    def _verify(self, cookie: str) -> dict[str, Any] | None:
-        token = None
-        for pair in cookie.split(";"):
-            name, _, value = pair.strip().partition("=")
-            if name == "__session":
-                token = value
-        if token is None:
-            return None
-        try:
-            found: dict[str, Any] = self.jwt.decode(token, self.key, algorithms=["RS256"])
-        except self.jwt.InvalidTokenError:
-            return None
-        if found.get("azp") != self.party:
-            return None
-        self.seen[cookie] = found
-        return found
-
-
-class FloorASGI:
-    """The floor as pure ASGI: decode the headers, look the cookie up, bind the claims.
-
-    Requests without verified claims get a 401 straight away.
-
-    Args:
-        app: The wrapped ASGI app.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.decisions = _FloorDecisions()
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """Authenticate an HTTP request from the cache, then call the app."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        fields = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        claims = self.decisions.claims(fields.get("cookie", ""))
-        if claims is None:
-            headers = [(b"content-length", b"10"), (b"content-type", b"text/plain")]
-            await send({"type": "http.response.start", "status": 401, "headers": headers})
-            await send({"type": "http.response.body", "body": b"signed out"})
-            return
-        token = _FLOOR_CLAIMS.set(claims)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            _FLOOR_CLAIMS.reset(token)
-
-
-class FloorWSGI:
-    """The floor as WSGI: the environ's headers to a dict, the cookie looked up, claims bound.
-
-    Args:
-        app: The wrapped WSGI app.
-    """
-
-    def __init__(self, app: WSGIApp) -> None:
-        self.app = app
-        self.decisions = _FloorDecisions()
-
-    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        """Authenticate a request from the cache, then call the app."""
-        headers = {
-            key[5:].replace("_", "-").lower(): value
-            for key, value in environ.items()
-            if key.startswith("HTTP_")
-        }
-        claims = self.decisions.claims(headers.get("cookie", ""))
-        if claims is None:
-            start_response(
-                "401 Unauthorized", [("Content-Type", "text/plain"), ("Content-Length", "10")]
-            )
-            return [b"signed out"]
-        token = _FLOOR_CLAIMS.set(claims)
-        try:
-            return self.app(environ, start_response)
-        finally:
-            _FLOOR_CLAIMS.reset(token)
 
 
 class ClerkBackendApiASGI:
@@ -365,8 +254,8 @@ def wsgi_app() -> WSGIApp:
 
         app.add_url_rule("/", "index", cba)
     elif auth == "floor":
-        app.add_url_rule("/", "index", lambda: _FLOOR_CLAIMS.get()["sub"])
-        app.wsgi_app = FloorWSGI(app.wsgi_app)  # type: ignore[method-assign]
+        app.add_url_rule("/", "index", lambda: CLAIMS.get()["sub"])
+        app.wsgi_app = FloorWSGI(app.wsgi_app, **_floor_settings())  # type: ignore[method-assign]
     else:
         raise SystemExit(f"bench_server_apps: no Flask config {auth!r}")
     wsgi: WSGIApp = app

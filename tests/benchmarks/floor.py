@@ -1,0 +1,188 @@
+"""Floors: the least an exact authentication can do per request, hand-written for the benchmarks.
+
+``hand_written`` decodes, verifies and checks a session token as tersely as
+correctness allows. ``FloorASGI`` and ``FloorWSGI`` are middlewares doing only
+what a signed-in request cannot be answered with less of: the headers an exact
+answer reads (``NEEDED``: the cookies, a Bearer token, the origin's and the
+cross-origin check's inputs) picked out, the ``Cookie`` header looked up among
+those seen before (a new one: its ``__session`` cookie split out and
+``hand_written``), the clock checked, a private copy of the claims bound in a
+context variable for the endpoint (``auth()`` in any handler needs one). No
+origin, referrer or handshake rules applied, no response headers, no error
+handling: nothing anyone should ship, only what the benchmarks' own middleware
+is compared with.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextvars
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+PAD = PKCS1v15()
+SHA256 = hashes.SHA256()
+
+#: The request's verified claims, for the endpoint.
+CLAIMS: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("floor_claims")
+
+
+def b64_segment(segment: str) -> bytes:
+    """A JWT segment's bytes (base64url without padding)."""
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def hand_written(token: str, key: RSAPublicKey, party: str, now: float) -> dict[str, Any]:
+    """Decode, verify and check a session token's claims as tersely as correctness allows.
+
+    Raises:
+        ValueError: The token is malformed, not RS256, not signed by ``key``, not
+            for ``party``, or outside its times (5 s of skew).
+        cryptography.exceptions.InvalidSignature: The signature does not verify.
+    """
+    header_b64, payload_b64, signature_b64 = token.split(".")
+    header = json.loads(b64_segment(header_b64))
+    if header.get("alg") != "RS256":
+        raise ValueError("alg")
+    key.verify(b64_segment(signature_b64), f"{header_b64}.{payload_b64}".encode(), PAD, SHA256)
+    claims: dict[str, Any] = json.loads(b64_segment(payload_b64))
+    if not isinstance(claims.get("sub"), str) or claims.get("azp") != party:
+        raise ValueError("claims")
+    if not (claims["exp"] > now - 5 and claims.get("nbf", 0) <= now + 5):
+        raise ValueError("time")
+    if claims.get("iat", 0) > now + 5:
+        raise ValueError("iat")
+    return claims
+
+
+class FloorDecisions:
+    """Verified claims by the ``Cookie`` header's exact text: the floor's one cache.
+
+    Args:
+        key: The instance's PEM public key.
+        party: The one authorized party.
+    """
+
+    def __init__(self, key: str, party: str) -> None:
+        loaded = serialization.load_pem_public_key(key.encode())
+        assert isinstance(loaded, RSAPublicKey)
+        self.key = loaded
+        self.party = party
+        self.seen: dict[str, dict[str, Any]] = {}
+
+    def claims(self, cookie: str) -> dict[str, Any] | None:
+        """A private copy of the verified claims of the header's session cookie, or None."""
+        found = self.seen.get(cookie)
+        if found is None:
+            found = self._verify(cookie)
+            if found is None:
+                return None
+        if found["exp"] <= time.time():
+            return None
+        return dict(found)
+
+    def _verify(self, cookie: str) -> dict[str, Any] | None:
+        token = None
+        for pair in cookie.split(";"):
+            name, _, value = pair.strip().partition("=")
+            if name == "__session":
+                token = value
+        if token is None:
+            return None
+        try:
+            found = hand_written(token, self.key, self.party, time.time())
+        except Exception:  # any failure is a signed-out answer, as for a real middleware
+            return None
+        if len(self.seen) > 100_000:  # bounded, as clients choose the headers
+            self.seen.clear()
+        self.seen[cookie] = found
+        return found
+
+
+_UNAUTHORIZED = [(b"content-length", b"10"), (b"content-type", b"text/plain")]
+
+#: What an exact answer reads of a request's headers; the rest need not be decoded.
+NEEDED = (
+    "cookie",
+    "authorization",
+    "host",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "referer",
+    "sec-fetch-dest",
+)
+_NEEDED_BYTES = frozenset(name.encode() for name in NEEDED)
+_NEEDED_ENVIRON = tuple((name, "HTTP_" + name.upper().replace("-", "_")) for name in NEEDED)
+
+
+class FloorASGI:
+    """The floor as pure ASGI; a request without verified claims gets a 401.
+
+    Args:
+        app: The wrapped ASGI app.
+        key: The instance's PEM public key.
+        party: The one authorized party.
+    """
+
+    def __init__(self, app: Any, key: str, party: str) -> None:
+        self.app = app
+        self.decisions = FloorDecisions(key, party)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Authenticate an HTTP request, then call the app."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        fields = {
+            k.decode("latin-1"): v.decode("latin-1")
+            for k, v in scope["headers"]
+            if k in _NEEDED_BYTES
+        }
+        claims = self.decisions.claims(fields.get("cookie") or "")
+        if claims is None:
+            await send({"type": "http.response.start", "status": 401, "headers": _UNAUTHORIZED})
+            await send({"type": "http.response.body", "body": b"signed out"})
+            return
+        token = CLAIMS.set(claims)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            CLAIMS.reset(token)
+
+
+class FloorWSGI:
+    """The floor as WSGI; a request without verified claims gets a 401.
+
+    Args:
+        app: The wrapped WSGI app.
+        key: The instance's PEM public key.
+        party: The one authorized party.
+    """
+
+    def __init__(self, app: WSGIApp, key: str, party: str) -> None:
+        self.app = app
+        self.decisions = FloorDecisions(key, party)
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        """Authenticate a request, then call the app."""
+        fields = {name: environ.get(key) for name, key in _NEEDED_ENVIRON}
+        claims = self.decisions.claims(fields.get("cookie") or "")
+        if claims is None:
+            headers = [("Content-Type", "text/plain"), ("Content-Length", "10")]
+            start_response("401 Unauthorized", headers)
+            return [b"signed out"]
+        token = CLAIMS.set(claims)
+        try:
+            return self.app(environ, start_response)
+        finally:
+            CLAIMS.reset(token)
