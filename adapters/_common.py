@@ -554,14 +554,11 @@ def _placeholder(token_type: TokenType) -> AnyAuth:
     return unauthenticated_machine_auth(token_type)
 
 
-def bind_context(context: RequestContext) -> Token[RequestContext]:
-    """Make ``context`` the current request's, for ``auth()``; undo with ``reset_context``."""
-    return _current.set(context)
-
-
-def reset_context(token: Token[RequestContext]) -> None:
-    """Undo ``bind_context``."""
-    _current.reset(token)
+#: ``bind_context(context)``: make ``context`` the current request's, for ``auth()``;
+#: returns the token ``reset_context(token)`` undoes it with. The context variable's
+#: own methods, not wrappers: every request calls them (a WSGI body's every chunk too).
+bind_context: Final[Callable[[RequestContext], Token[RequestContext]]] = _current.set
+reset_context: Final[Callable[[Token[RequestContext]], None]] = _current.reset
 
 
 def current_context() -> RequestContext:
@@ -1278,7 +1275,7 @@ def handshake_answer(state: RequestState) -> Answer | None:
     Raises:
         RuntimeError: A handshake state without a location (as Clerk's middleware throws).
     """
-    if state.location is not None:
+    if state.headers and state.location is not None:
         return _answer(307, state.headers)
     if state.status == "handshake":
         raise RuntimeError("Clerk: a handshake state came without a redirect location.")

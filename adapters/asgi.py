@@ -36,6 +36,7 @@ from collections.abc import (
     Callable,
     Iterable,
     MutableMapping,
+    Sequence,
 )
 from typing import Any, Generic, TypeVar
 
@@ -375,6 +376,9 @@ class BaseClerkASGIMiddleware(Generic[RequestT]):
         await self.app(scope, receive, send)
 
 
+_NOTHING: frozenset[bytes] = frozenset()
+
+
 class Sender:
     """``send`` for the app: adds the state's headers to the response, notes its start.
 
@@ -383,6 +387,8 @@ class Sender:
     """
 
     __slots__ = ("_extra", "_replaced", "_send", "started")
+    _extra: Sequence[tuple[bytes, bytes]]
+    _replaced: frozenset[bytes]
 
     def __init__(
         self,
@@ -391,12 +397,16 @@ class Sender:
         replaced: frozenset[str] = frozenset(),
     ) -> None:
         self._send = send
+        self.started = False
+        if not headers and not replaced:  # a signed-in request: nothing to add (made cheaply)
+            self._extra = ()
+            self._replaced = _NOTHING
+            return
         self._extra = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
         # Headers the middleware sets rather than adds (Clerk's CSP replaces the app's).
         self._replaced = (
-            frozenset(name.encode("latin-1") for name in replaced) if replaced else frozenset()
+            frozenset(name.encode("latin-1") for name in replaced) if replaced else _NOTHING
         )
-        self.started = False
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":

@@ -17,7 +17,7 @@ import functools
 import logging
 import math
 import re
-from collections.abc import Generator, Hashable, Mapping
+from collections.abc import Callable, Generator, Hashable, Mapping
 from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -1288,7 +1288,7 @@ def _shortcut(
     if request.method == "GET" and header("sec-fetch-dest") == "document":
         referrer = header("referer") or None
     found = memo.get(cookie)
-    if found is not None and _same_context(found[2], request, referrer):
+    if found is not None and _same_context(found[2], url, header, referrer):
         state = _current(found, options)
         if state is not None:
             return state
@@ -1305,8 +1305,12 @@ def _shortcut(
     return (cookie, context)
 
 
-def _same_context(context: _Context | None, request: AuthRequest, referrer: str | None) -> bool:
-    """True when ``request`` gives the origin and referrer a remembered cookie decision saw.
+def _same_context(
+    context: _Context | None, url: str, header: Callable[[str], str | None], referrer: str | None
+) -> bool:
+    """True when a request's ``url`` and headers (``header``) match a remembered context.
+
+    That is, they give the origin and referrer a remembered cookie decision saw.
 
     The origin Clerk sees is a function of the URL's scheme and authority (all
     within ``context[0]``, which ends where the first ``/`` after ``://``
@@ -1317,11 +1321,9 @@ def _same_context(context: _Context | None, request: AuthRequest, referrer: str 
     if context is None:
         return False
     prefix, host, forwarded_host, forwarded_proto, seen_referrer = context
-    url = request.url
     end = len(prefix)
     if not url.startswith(prefix) or (len(url) != end and url[end] != "/"):
         return False
-    header = request.headers.get
     return (
         referrer == seen_referrer
         and header("host") == host
@@ -1338,11 +1340,15 @@ def _current(
     key_now = options.public_key
     if key_now is None:
         key_now = backend_for(options).cached_key(_kid_of(entry.jwt))
+    # _now_ms and _skew_ms written out: this runs on every repeated request.
+    skew = options.clock_skew_in_ms
     if key_now is not entry.key or not entry.still_valid(
-        _now_ms(options), _skew_ms(options.clock_skew_in_ms), options.authorized_parties
+        math.floor(options.clock() * 1000),
+        skew if math.isfinite(skew) else 5000,
+        options.authorized_parties,
     ):
         return None
-    return RequestState.signed_in(entry.claims(), token)
+    return RequestState.signed_in(copy_claims(entry.jwt.payload, entry.copy_plan), token)
 
 
 def _session_path(accepts_token: AcceptsToken) -> bool:
@@ -1371,7 +1377,7 @@ def _begin(
     answer will be remembered.
     """
     accepts = options.accepts_token if accepts_token is None else accepts_token
-    memo = options.decision_memo if _session_path(accepts) else None
+    memo = options.decision_memo if accepts == "session_token" or _session_path(accepts) else None
     key: MemoKey | None = None
     if memo is not None:
         try:
@@ -1465,7 +1471,7 @@ def authenticate_request(
     """
     flow = _begin(request, options, accepts_token)
     if isinstance(flow, RequestState):
-        return _debug(request, options, flow)
+        return _debug(request, options, flow) if options.debug else flow
 
     def perform(effect: Effect) -> Any:
         # Looked up on the first effect only: with jwt_key most requests have none.
@@ -1504,7 +1510,7 @@ def authenticate_request_offline(
     """
     flow = _begin(request, options, accepts_token)
     if isinstance(flow, RequestState):
-        return _debug(request, options, flow)
+        return _debug(request, options, flow) if options.debug else flow
 
     def perform(effect: Effect) -> Any:
         if isinstance(effect, KeyRequest):
@@ -1538,7 +1544,7 @@ async def authenticate_request_async(
     """
     flow = _begin(request, options, accepts_token)
     if isinstance(flow, RequestState):
-        return _debug(request, options, flow)
+        return _debug(request, options, flow) if options.debug else flow
 
     async def perform(effect: Effect) -> Any:
         return await backend_for(options).perform_async(effect)

@@ -138,6 +138,16 @@ class RequestState:
         Raises:
             ValueError: The token's ``fea`` claim is malformed (as Clerk's SDK throws).
         """
+        if (
+            self.claims is not None
+            and self.status is AuthStatus.SIGNED_IN
+            and self.token_type == "session_token"  # noqa: S105 - a token type
+            and accepts_token == "session_token"  # noqa: S105
+        ):
+            # The common case, on every signed-in request: _own_auth's first branch.
+            return auth_from_claims(
+                self.claims, self.token, treat_pending_as_signed_out=treat_pending_as_signed_out
+            )
         if self.status is AuthStatus.HANDSHAKE:
             return None
         own = self._own_auth(treat_pending_as_signed_out)
