@@ -2,8 +2,8 @@
 
 Run it from the repository root (``tox -e bench-server``, or directly)::
 
-    python tests/benchmarks/bench_server.py            # the full run (about 7 minutes)
-    python tests/benchmarks/bench_server.py --quick    # 2 rounds of 1 s (under 2 minutes)
+    python tests/benchmarks/bench_server.py            # the full run (about 9 minutes)
+    python tests/benchmarks/bench_server.py --quick    # 2 rounds of 1 s (about 2 minutes)
     python tests/benchmarks/bench_server.py --profile  # also profile requests (no auth, signed in)
 
 Each server runs as its own process pinned to CPU core 0 (``taskset``, when
