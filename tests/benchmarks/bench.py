@@ -477,6 +477,33 @@ def fastapi_clerk_auth_rows(
 # --- adapters ---------------------------------------------------------------------------------
 
 
+def http_scope(headers: Headers) -> dict[str, Any]:
+    """The ASGI scope of a browser's ``GET /`` on the app, with ``headers`` as bytes."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "https",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.encode(), v.encode()) for k, v in headers],
+        "server": ("app.example.com", 443),
+        "client": ("203.0.113.7", 51234),
+    }
+
+
+def drain(body: Any) -> None:
+    """Send a WSGI body as a server does: every chunk, then ``close()`` when it has one."""
+    for _ in body:
+        pass
+    close = getattr(body, "close", None)
+    if close is not None:
+        close()
+
+
 def bare_runs(sc: Scenario, headers: Headers, batch: int, repeats: int) -> dict[str, float]:
     """µs per signed-in request of the middlewares around a trivial app, no framework.
 
@@ -532,18 +559,8 @@ def bare_runs(sc: Scenario, headers: Headers, batch: int, repeats: int) -> dict[
         "WSGI, floor middleware": FloorWSGI(floor_wsgi, key, APP),
         "WSGI, clerk_middleware": ClerkWSGIMiddleware(ours_wsgi, options),
     }
-    raw_headers = [(k.encode(), v.encode()) for k, v in headers]
-    scope_template = {
-        "type": "http",
-        "method": "GET",
-        "scheme": "https",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": raw_headers,
-        "server": ("app.example.com", 443),
-    }
+    scope_template = http_scope(headers)
+    raw_headers = scope_template["headers"]
     environ_template = {
         "REQUEST_METHOD": "GET",
         "SCRIPT_NAME": "",
@@ -583,11 +600,7 @@ def bare_runs(sc: Scenario, headers: Headers, batch: int, repeats: int) -> dict[
             }
             start = time.perf_counter()
             body = app(environ, start_response)
-            for _ in body:
-                pass
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
+            drain(body)
             total += time.perf_counter() - start
         return total / batch * 1e6
 
@@ -763,21 +776,7 @@ def starlette_runs(
             stacks[name] = [Middleware(StepsASGI, options=options, level=level)]
     stacks["clerk_middleware"] = [clerk_middleware(**_clerk_settings(sc))]
     apps = {name: Starlette(routes=[Route("/", index)], middleware=m) for name, m in stacks.items()}
-    raw_headers = [(k.encode(), v.encode()) for k, v in headers]
-    template = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "https",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": raw_headers,
-        "server": ("app.example.com", 443),
-        "client": ("203.0.113.7", 51234),
-    }
+    template = http_scope(headers)
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
@@ -868,11 +867,7 @@ def flask_runs(
             }
             start = time.perf_counter()
             body = app(environ, start_response)
-            for _ in body:
-                pass
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
+            drain(body)
             total += time.perf_counter() - start
             del environ, body  # freed after its request, as a server frees it
         return total / batch * 1e6

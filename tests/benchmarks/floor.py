@@ -28,7 +28,6 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
-WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 PAD = PKCS1v15()
 SHA256 = hashes.SHA256()
@@ -125,11 +124,11 @@ _NEEDED_BYTES = frozenset(name.encode() for name in NEEDED)
 _NEEDED_ENVIRON = tuple((name, "HTTP_" + name.upper().replace("-", "_")) for name in NEEDED)
 
 
-class FloorASGI:
-    """The floor as pure ASGI; a request without verified claims gets a 401.
+class _Floor:
+    """A floor middleware: the wrapped app and the claims verified so far.
 
     Args:
-        app: The wrapped ASGI app.
+        app: The wrapped ASGI or WSGI app.
         key: The instance's PEM public key.
         party: The one authorized party.
     """
@@ -138,11 +137,17 @@ class FloorASGI:
         self.app = app
         self.decisions = FloorDecisions(key, party)
 
+
+class FloorASGI(_Floor):
+    """The floor as pure ASGI; a request without verified claims gets a 401."""
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Authenticate an HTTP request, then call the app."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # Every header an exact answer reads is decoded, though only the cookie is
+        # used: that reading is part of the floor.
         fields = {
             k.decode("latin-1"): v.decode("latin-1")
             for k, v in scope["headers"]
@@ -160,18 +165,8 @@ class FloorASGI:
             CLAIMS.reset(token)
 
 
-class FloorWSGI:
-    """The floor as WSGI; a request without verified claims gets a 401.
-
-    Args:
-        app: The wrapped WSGI app.
-        key: The instance's PEM public key.
-        party: The one authorized party.
-    """
-
-    def __init__(self, app: WSGIApp, key: str, party: str) -> None:
-        self.app = app
-        self.decisions = FloorDecisions(key, party)
+class FloorWSGI(_Floor):
+    """The floor as WSGI; a request without verified claims gets a 401."""
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         """Authenticate a request, then call the app."""
@@ -183,6 +178,7 @@ class FloorWSGI:
             return [b"signed out"]
         token = CLAIMS.set(claims)
         try:
-            return self.app(environ, start_response)
+            body: Iterable[bytes] = self.app(environ, start_response)
+            return body
         finally:
             CLAIMS.reset(token)

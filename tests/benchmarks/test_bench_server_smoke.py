@@ -10,14 +10,41 @@ signed-out, shows here as a wrong body or a non-200 answer.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from clerk_middleware.testing import TestIssuer
 from tests.benchmarks.bench_server import APP, FRONTEND_API, Config, Instance, running
-from tests.benchmarks.bench_server_load import run_load
+from tests.benchmarks.bench_server_load import LoadResult, run_load
 
 POOL = 200  # distinct tokens, each sent many times in a second: answers must never mix
+
+
+def checked_load(
+    port: int, instance: Instance, config: Config, tokens: Path, *, connections: int, seconds: float
+) -> LoadResult:
+    """A run of the Python load generator checking every body against its token's user."""
+    return run_load(
+        port,
+        connections=connections,
+        seconds=seconds,
+        template=instance.template_path(config),
+        tokens=tokens,
+        use_wrk=False,
+        check_bodies=True,
+    )
+
+
+def forged_tokens(instance: Instance, name: str, count: int) -> Path:
+    """A token file of ``count`` users whose tokens another instance's key signed."""
+    forger = TestIssuer(FRONTEND_API, production=True)
+    path = instance.directory / f"tokens-{name}.txt"
+    with path.open("w") as out:
+        for n in range(count):
+            user_id = f"user_2{n:024d}"
+            out.write(f"{user_id} {forger.session_token(user_id, azp=APP, lifetime=3600)}\n")
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -41,15 +68,8 @@ def test_uvicorn_every_answer_is_the_user_of_its_token(
     instance: Instance, uvicorn_port: int
 ) -> None:
     config = Config("uvicorn", "starlette", "ours", "new")
-    result = run_load(
-        uvicorn_port,
-        connections=4,
-        seconds=1.0,
-        template=instance.template_path(config),
-        tokens=instance.tokens_path(config),
-        use_wrk=False,
-        check_bodies=True,
-    )
+    tokens = instance.tokens_path(config)
+    result = checked_load(uvicorn_port, instance, config, tokens, connections=4, seconds=1.0)
     assert result.requests > POOL  # every token went through more than once
     assert (result.non_200, result.bad_bodies, result.socket_errors) == (0, 0, 0)
     assert result.generator == "python"
@@ -58,22 +78,9 @@ def test_uvicorn_every_answer_is_the_user_of_its_token(
 def test_forged_tokens_are_counted_as_failures(instance: Instance, uvicorn_port: int) -> None:
     # Tokens of the same shape and kid, signed by another key: the same server
     # refuses every one, and the load generator reports each refusal.
-    forger = TestIssuer(FRONTEND_API, production=True)
-    tokens = instance.directory / "tokens-forged.txt"
-    with tokens.open("w") as out:
-        for n in range(20):
-            user_id = f"user_2{n:024d}"
-            out.write(f"{user_id} {forger.session_token(user_id, azp=APP, lifetime=3600)}\n")
+    tokens = forged_tokens(instance, "forged", 20)
     config = Config("uvicorn", "starlette", "ours", "new")
-    result = run_load(
-        uvicorn_port,
-        connections=2,
-        seconds=0.5,
-        template=instance.template_path(config),
-        tokens=tokens,
-        use_wrk=False,
-        check_bodies=True,
-    )
+    result = checked_load(uvicorn_port, instance, config, tokens, connections=2, seconds=0.5)
     assert result.requests > 0
     assert result.non_200 == result.requests
 
@@ -82,15 +89,8 @@ def test_gunicorn_sync_worker_closing_each_connection(instance: Instance) -> Non
     pytest.importorskip("gunicorn")
     config = Config("gunicorn", "flask", "ours", "same")
     with running(config, instance, "") as (port, _):
-        result = run_load(
-            port,
-            connections=2,
-            seconds=1.0,
-            template=instance.template_path(config),
-            tokens=instance.tokens_path(config),
-            use_wrk=False,
-            check_bodies=True,
-        )
+        tokens = instance.tokens_path(config)
+        result = checked_load(port, instance, config, tokens, connections=2, seconds=1.0)
     assert result.requests > 10  # each on a new connection: the client reconnects
     assert (result.non_200, result.bad_bodies, result.socket_errors) == (0, 0, 0)
 
@@ -105,24 +105,12 @@ def test_floor_middlewares_answer_their_tokens_user_and_refuse_forgeries(
     # are the token's user, and a token of another key gets a 401.
     pytest.importorskip(server)
     config = Config(server, app, "floor", "same")
-    forger = TestIssuer(FRONTEND_API, production=True)
-    forged = instance.directory / f"tokens-forged-{server}.txt"
-    user_id = "user_2" + "9" * 24
-    forged.write_text(f"{user_id} {forger.session_token(user_id, azp=APP, lifetime=3600)}\n")
+    forged = forged_tokens(instance, f"forged-{server}", 1)
     with running(config, instance, "") as (port, _):
-        results = [
-            run_load(
-                port,
-                connections=2,
-                seconds=0.5,
-                template=instance.template_path(config),
-                tokens=tokens,
-                use_wrk=False,
-                check_bodies=True,
-            )
+        good, bad = (
+            checked_load(port, instance, config, tokens, connections=2, seconds=0.5)
             for tokens in (instance.tokens_path(config), forged)
-        ]
-    good, bad = results
+        )
     assert good.requests > 10
     assert (good.non_200, good.bad_bodies, good.socket_errors) == (0, 0, 0)
     assert bad.requests > 0
