@@ -48,7 +48,7 @@ def tox() -> configparser.ConfigParser:
 def test_the_default_tox_run_installs_chromium_before_the_tests() -> None:
     config = tox()
     env_list = [name.strip() for name in config["tox"]["env_list"].split(",")]
-    assert env_list[0] == "py"  # the tests run in [testenv]
+    assert env_list[-1] == "py"  # the tests run in [testenv], last, so their failures end the log
     testenv = config["testenv"]
     assert testenv["commands_pre"].split() == [
         "python", "{tox_root}/tests/e2e/install_chromium.py"]
