@@ -72,9 +72,12 @@ from clerk_middleware.core._request import header_fields, parse_clerk_cookies  #
 from clerk_middleware.testing import OrgClaims, TestIssuer  # noqa: E402
 from tests.benchmarks.floor import (  # noqa: E402
     CLAIMS,
+    ContractFloorASGI,
+    ContractFloorWSGI,
     FloorASGI,
     FloorWSGI,
     b64_segment,
+    contract_auth,
     hand_written,
 )
 
@@ -508,7 +511,8 @@ def bare_runs(sc: Scenario, headers: Headers, batch: int, repeats: int) -> dict[
     """µs per signed-in request of the middlewares around a trivial app, no framework.
 
     The app answers at once; under a middleware it first reads the user id as a
-    handler would (``get_auth(...).user_id``; the floor's claims). Without a
+    handler would (``get_auth(...).user_id``; the floor's claims; the contract
+    floor's ``Auth``). Without a
     framework's own 20-150 µs per request, the middlewares' differences stand
     out of the noise.
     """
@@ -537,6 +541,10 @@ def bare_runs(sc: Scenario, headers: Headers, batch: int, repeats: int) -> dict[
         answered.append(bool(CLAIMS.get()["sub"]))
         await plain(scope, receive, send)
 
+    async def contract_asgi(scope: Any, receive: Any, send: Any) -> None:
+        answered.append(contract_auth().user_id is not None)
+        await plain(scope, receive, send)
+
     def plain_wsgi(environ: Any, start_response: Any) -> Any:
         start_response("200 OK", [("content-type", "text/plain")])
         return iter([b"ok"])  # not a list: the middleware binds the body's iteration
@@ -549,14 +557,20 @@ def bare_runs(sc: Scenario, headers: Headers, batch: int, repeats: int) -> dict[
         answered.append(bool(CLAIMS.get()["sub"]))
         return plain_wsgi(environ, start_response)
 
+    def contract_wsgi(environ: Any, start_response: Any) -> Any:
+        answered.append(contract_auth().user_id is not None)
+        return plain_wsgi(environ, start_response)
+
     asgi_apps = {
         "ASGI, no middleware": plain,
         "ASGI, floor middleware": FloorASGI(floor_asgi, key, APP),
+        "ASGI, contract floor": ContractFloorASGI(contract_asgi, key, APP),
         "ASGI, clerk_middleware": ClerkASGIMiddleware(ours_asgi, options),
     }
     wsgi_apps = {
         "WSGI, no middleware": plain_wsgi,
         "WSGI, floor middleware": FloorWSGI(floor_wsgi, key, APP),
+        "WSGI, contract floor": ContractFloorWSGI(contract_wsgi, key, APP),
         "WSGI, clerk_middleware": ClerkWSGIMiddleware(ours_wsgi, options),
     }
     scope_template = http_scope(headers)
@@ -635,7 +649,11 @@ def adapter_rows(sc: Scenario, batch: int, repeats: int) -> list[Row]:
     for kind in ("ASGI", "WSGI"):
         off = bare.pop(f"{kind}, no middleware")
         rows.append(Row(f"bare {kind} app, no middleware (signed in, seen token)", off))
-        for name in (f"{kind}, floor middleware", f"{kind}, clerk_middleware"):
+        for name in (
+            f"{kind}, floor middleware",
+            f"{kind}, contract floor",
+            f"{kind}, clerk_middleware",
+        ):
             micros = bare.pop(name)
             label = f"bare {name} + reading the user id (signed in, seen token)"
             rows.append(Row(label, micros, _overhead(off, micros)))

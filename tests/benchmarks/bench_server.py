@@ -26,7 +26,10 @@ token would. And, on Starlette and Flask, the floor (``floor.py``): a
 hand-written middleware doing only what an exact answer cannot do without
 (the headers to a dict, the ``Cookie`` header looked up, a new one's session
 token decoded and verified, the claims copied and bound), with the same and
-with new tokens: what no middleware on that server can go below.
+with new tokens: what no middleware on that server can go below; and the
+contract floor, that floor plus the objects this project's contract hands an
+app (an ``AuthRequest`` of every header, a ``RequestState``, the endpoint's
+``Auth``): what no middleware keeping this project's API can go below.
 
 Every request is a browser's: thirteen headers and a 2 KB ``Cookie`` header
 (Clerk's ``__session`` and ``__client_uat`` cookies, plain and suffixed, among
@@ -94,7 +97,8 @@ class Config:
         server: ``uvicorn``, ``waitress`` or ``gunicorn``.
         app: ``starlette``, ``fastapi`` or ``flask``.
         auth: ``none``, ``ours``, ``cba`` (clerk-backend-api), ``fca`` (fastapi-clerk-auth)
-            or ``floor`` (the least an exact authentication does: ``floor.FloorASGI``).
+            ``floor`` (the least an exact authentication does: ``floor.FloorASGI``) or
+            ``contract`` (that plus the contract's objects: ``floor.ContractFloorASGI``).
         tokens: ``same`` (one token every request) or ``new`` (a new token each request).
     """
 
@@ -113,10 +117,11 @@ class Config:
         """How the table names the configuration."""
         if self.auth == "none":
             return "no auth"
-        if self.auth == "floor":
-            return f"floor, {'same token' if self.tokens == 'same' else 'new token each request'}"
-        if self.auth == "ours":
-            return f"ours, {'same token' if self.tokens == 'same' else 'new token each request'}"
+        tokens = "same token" if self.tokens == "same" else "new token each request"
+        if self.auth in ("floor", "ours"):
+            return f"{self.auth}, {tokens}"
+        if self.auth == "contract":
+            return f"contract floor, {tokens}"
         return f"{AUTH_NAMES[self.auth]} (new token each request)"
 
     @property
@@ -127,6 +132,13 @@ class Config:
 
 APP_NAMES = {"starlette": "Starlette", "fastapi": "FastAPI", "flask": "Flask"}
 AUTH_NAMES = {"cba": "clerk-backend-api", "fca": "fastapi-clerk-auth"}
+
+
+def floors(server: str, app: str, tokens: str) -> list[Config]:
+    """The floor configurations of a stack (Starlette and Flask; not FastAPI)."""
+    if app == "fastapi":
+        return []
+    return [Config(server, app, "floor", tokens), Config(server, app, "contract", tokens)]
 
 
 def all_configs() -> list[Config]:
@@ -140,9 +152,9 @@ def all_configs() -> list[Config]:
     ):
         configs += [
             Config(server, app, "none", "same"),
-            *([Config(server, app, "floor", "same")] if app != "fastapi" else []),
+            *floors(server, app, "same"),
             Config(server, app, "ours", "same"),
-            *([Config(server, app, "floor", "new")] if app != "fastapi" else []),
+            *floors(server, app, "new"),
             Config(server, app, "ours", "new"),
             Config(server, app, alternative, "new"),
         ]

@@ -11,9 +11,10 @@ and configured by environment variables (so gunicorn's factory sees them too):
 - ``BENCH_APP``: ``starlette``, ``fastapi`` (ASGI) or ``flask`` (WSGI);
 - ``BENCH_AUTH``: ``none``, ``ours`` (this project's middleware), ``cba`` (a
   middleware built on clerk-backend-api's ``authenticate_request``), ``fca``
-  (fastapi-clerk-auth's ``ClerkHTTPBearer``, FastAPI only) or ``floor`` (the
+  (fastapi-clerk-auth's ``ClerkHTTPBearer``, FastAPI only), ``floor`` (the
   least an exact authentication can do per request: ``floor.FloorASGI``,
-  ``floor.FloorWSGI``);
+  ``floor.FloorWSGI``) or ``contract`` (that plus the objects this project's
+  contract hands an app: ``floor.ContractFloorASGI``, ``floor.ContractFloorWSGI``);
 - ``BENCH_SECRET_KEY``, ``BENCH_PUBLISHABLE_KEY``, ``BENCH_JWT_KEY``,
   ``BENCH_AUTHORIZED_PARTY``: the instance (``BENCH_JWKS_URL`` for fca);
 - ``BENCH_PROFILE``: a path; when set, the process runs under cProfile and
@@ -36,7 +37,14 @@ from collections.abc import Callable, Iterable
 from types import FrameType
 from typing import Any
 
-from tests.benchmarks.floor import CLAIMS, FloorASGI, FloorWSGI
+from tests.benchmarks.floor import (
+    CLAIMS,
+    ContractFloorASGI,
+    ContractFloorWSGI,
+    FloorASGI,
+    FloorWSGI,
+    contract_auth,
+)
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -132,6 +140,13 @@ def _starlette_app(auth: str) -> Any:
 
         floor_middleware = Middleware(FloorASGI, **_floor_settings())
         return Starlette(routes=[Route("/", floor)], middleware=[floor_middleware])
+    if auth == "contract":
+
+        async def contract(request: Request) -> PlainTextResponse:
+            return PlainTextResponse(contract_auth().user_id)
+
+        contract_middleware = Middleware(ContractFloorASGI, **_floor_settings())
+        return Starlette(routes=[Route("/", contract)], middleware=[contract_middleware])
     raise SystemExit(f"bench_server_apps: no Starlette config {auth!r}")
 
 
@@ -256,6 +271,11 @@ def wsgi_app() -> WSGIApp:
     elif auth == "floor":
         app.add_url_rule("/", "index", lambda: CLAIMS.get()["sub"])
         app.wsgi_app = FloorWSGI(app.wsgi_app, **_floor_settings())  # type: ignore[method-assign]
+    elif auth == "contract":
+        app.add_url_rule("/", "index", lambda: contract_auth().user_id or "")
+        app.wsgi_app = ContractFloorWSGI(  # type: ignore[method-assign]
+            app.wsgi_app, **_floor_settings()
+        )
     else:
         raise SystemExit(f"bench_server_apps: no Flask config {auth!r}")
     wsgi: WSGIApp = app

@@ -11,6 +11,14 @@ context variable for the endpoint (``auth()`` in any handler needs one). No
 origin, referrer or handshake rules applied, no response headers, no error
 handling: nothing anyone should ship, only what the benchmarks' own middleware
 is compared with.
+
+``ContractFloorASGI`` and ``ContractFloorWSGI`` are that floor plus the objects
+the project's public contract hands an application (DESIGN.md's data flow):
+every header decoded into an ``AuthRequest``, a signed-in ``RequestState``,
+both bound for the request, and the endpoint's ``Auth`` built from them
+(``contract_auth``), each made the cheapest way the core offers. What the
+middleware costs beyond this floor is its own work; what this floor costs
+beyond the bare one is what the contract's objects cost.
 """
 
 from __future__ import annotations
@@ -26,6 +34,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from clerk_middleware.core import Auth, AuthRequest, RequestState
+from clerk_middleware.core._auth import auth_from_claims
+from clerk_middleware.core._request import request_with_headers
+
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 
@@ -34,6 +46,10 @@ SHA256 = hashes.SHA256()
 
 #: The request's verified claims, for the endpoint.
 CLAIMS: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("floor_claims")
+#: The contract floor's request and state, for the endpoint.
+CONTRACT: contextvars.ContextVar[tuple[AuthRequest, RequestState]] = contextvars.ContextVar(
+    "contract_floor"
+)
 
 
 def b64_segment(segment: str) -> bytes:
@@ -65,7 +81,7 @@ def hand_written(token: str, key: RSAPublicKey, party: str, now: float) -> dict[
 
 
 class FloorDecisions:
-    """Verified claims by the ``Cookie`` header's exact text: the floor's one cache.
+    """Verified tokens and claims by the ``Cookie`` header's exact text: the floor's one cache.
 
     Args:
         key: The instance's PEM public key.
@@ -77,20 +93,26 @@ class FloorDecisions:
         assert isinstance(loaded, RSAPublicKey)
         self.key = loaded
         self.party = party
-        self.seen: dict[str, dict[str, Any]] = {}
+        self.seen: dict[str, tuple[str, dict[str, Any]]] = {}
 
     def claims(self, cookie: str) -> dict[str, Any] | None:
         """A private copy of the verified claims of the header's session cookie, or None."""
+        found = self.verified(cookie)
+        return None if found is None else found[1]
+
+    def verified(self, cookie: str) -> tuple[str, dict[str, Any]] | None:
+        """The header's verified session token and a private copy of its claims, or None."""
         found = self.seen.get(cookie)
         if found is None:
             found = self._verify(cookie)
             if found is None:
                 return None
-        if found["exp"] <= time.time():
+        token, claims = found
+        if claims["exp"] <= time.time():
             return None
-        return dict(found)
+        return token, dict(claims)
 
-    def _verify(self, cookie: str) -> dict[str, Any] | None:
+    def _verify(self, cookie: str) -> tuple[str, dict[str, Any]] | None:
         token = None
         for pair in cookie.split(";"):
             name, _, value = pair.strip().partition("=")
@@ -99,13 +121,13 @@ class FloorDecisions:
         if token is None:
             return None
         try:
-            found = hand_written(token, self.key, self.party, time.time())
+            claims = hand_written(token, self.key, self.party, time.time())
         except Exception:  # any failure is a signed-out answer, as for a real middleware
             return None
         if len(self.seen) > 100_000:  # bounded, as clients choose the headers
             self.seen.clear()
-        self.seen[cookie] = found
-        return found
+        self.seen[cookie] = (token, claims)
+        return token, claims
 
 
 _UNAUTHORIZED = [(b"content-length", b"10"), (b"content-type", b"text/plain")]
@@ -182,3 +204,74 @@ class FloorWSGI(_Floor):
             return body
         finally:
             CLAIMS.reset(token)
+
+
+def contract_auth() -> Auth:
+    """The endpoint's ``Auth`` under a contract floor, built from the bound state."""
+    state = CONTRACT.get()[1]
+    assert state.claims is not None
+    return auth_from_claims(state.claims, state.token)
+
+
+#: WSGI header keys by their field names (``HTTP_X_FORWARDED_HOST`` -> ``x-forwarded-host``).
+_ENVIRON_NAMES: dict[str, str] = {}
+
+
+def _environ_name(key: str) -> str:
+    name = _ENVIRON_NAMES.get(key)
+    if name is None:
+        name = _ENVIRON_NAMES[key] = key[5:].replace("_", "-").lower()
+    return name
+
+
+class ContractFloorASGI(_Floor):
+    """The floor plus the contract's objects, as pure ASGI; no verified claims: a 401."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Authenticate an HTTP request, bind its request and state, then call the app."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # Every header: AuthRequest.headers holds them all (names repeat in no
+        # benchmark request, so none is joined).
+        fields = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        query = scope["query_string"]
+        target = scope["raw_path"].decode("latin-1")
+        if query:
+            target += "?" + query.decode("latin-1")
+        url = f"{scope['scheme']}://{fields.get('host', 'localhost')}{target}"
+        request = request_with_headers(scope["method"], url, fields, scope["path"])
+        found = self.decisions.verified(fields.get("cookie") or "")
+        if found is None:
+            await send({"type": "http.response.start", "status": 401, "headers": _UNAUTHORIZED})
+            await send({"type": "http.response.body", "body": b"signed out"})
+            return
+        token = CONTRACT.set((request, RequestState.signed_in(found[1], found[0])))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            CONTRACT.reset(token)
+
+
+class ContractFloorWSGI(_Floor):
+    """The floor plus the contract's objects, as WSGI; no verified claims: a 401."""
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        """Authenticate a request, bind its request and state, then call the app."""
+        fields = {_environ_name(key): value for key, value in environ.items() if key[:5] == "HTTP_"}
+        target = environ.get("REQUEST_URI") or environ.get("RAW_URI") or environ["PATH_INFO"]
+        url = f"{environ['wsgi.url_scheme']}://{fields.get('host', 'localhost')}{target}"
+        request = request_with_headers(
+            environ["REQUEST_METHOD"], url, fields, environ.get("PATH_INFO", "")
+        )
+        found = self.decisions.verified(fields.get("cookie") or "")
+        if found is None:
+            headers = [("Content-Type", "text/plain"), ("Content-Length", "10")]
+            start_response("401 Unauthorized", headers)
+            return [b"signed out"]
+        token = CONTRACT.set((request, RequestState.signed_in(found[1], found[0])))
+        try:
+            body: Iterable[bytes] = self.app(environ, start_response)
+            return body
+        finally:
+            CONTRACT.reset(token)

@@ -95,17 +95,18 @@ def test_gunicorn_sync_worker_closing_each_connection(instance: Instance) -> Non
     assert (result.non_200, result.bad_bodies, result.socket_errors) == (0, 0, 0)
 
 
+@pytest.mark.parametrize("auth", ["floor", "contract"])
 @pytest.mark.parametrize(
     ("server", "app"), [("uvicorn", "starlette"), ("waitress", "flask")], ids=["asgi", "wsgi"]
 )
 def test_floor_middlewares_answer_their_tokens_user_and_refuse_forgeries(
-    instance: Instance, server: str, app: str
+    instance: Instance, server: str, app: str, auth: str
 ) -> None:
     # The floor rows are only a floor if the floor really verifies: its answers
     # are the token's user, and a token of another key gets a 401.
     pytest.importorskip(server)
-    config = Config(server, app, "floor", "same")
-    forged = forged_tokens(instance, f"forged-{server}", 1)
+    config = Config(server, app, auth, "same")
+    forged = forged_tokens(instance, f"forged-{server}-{auth}", 1)
     with running(config, instance, "") as (port, _):
         good, bad = (
             checked_load(port, instance, config, tokens, connections=2, seconds=0.5)
