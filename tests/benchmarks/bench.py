@@ -23,7 +23,9 @@ header, reading 13 headers into a dict, looking a header up, copying the
 claims). The adapter table adds a pass-through middleware (what wrapping
 ``send`` / ``start_response`` costs), the floor middlewares of ``floor.py``
 (those steps alone, as a hand-written middleware: what no exact middleware can
-go below) and the Starlette middleware's steps (``StepsASGI``).
+go below; and around bare apps the contract floor, those steps plus the
+``AuthRequest``, ``RequestState`` and ``Auth`` this project's API hands an app)
+and the Starlette middleware's steps (``StepsASGI``).
 
 Optional rows: clerk-backend-api (``pip install clerk-backend-api``) and
 fastapi-clerk-auth (``pip install fastapi-clerk-auth``) are measured when

@@ -644,7 +644,8 @@ def table(summaries: Sequence[Summary]) -> str:
                 ratio = f"{s.rate / base.rate:.2f}"
                 if s.cpu_us is not None and base.cpu_us is not None:
                     added = f"{s.cpu_us - base.cpu_us:+.0f}"
-            mine = s.config.auth == "ours"
+            # The floors too: a target over the alternative is out of reach where they miss it.
+            mine = s.config.auth in ("ours", "floor", "contract")
             if alternative is not None and mine:
                 versus = f"{s.rate / alternative.rate:.2f}"
             cpu = f"{s.cpu_us:.0f}" if s.cpu_us is not None else "-"
