@@ -588,6 +588,7 @@ def test_a_waiter_gives_up_at_its_own_timeout(
     states: list[RequestState] = []
     started = time.monotonic()
     run_in_threads([lambda: states.append(authenticate_request(request, options))] * 10)
-    assert time.monotonic() - started < 1.5
+    # At the timeout, not after the 30 s delay (loosely: a loaded machine schedules slowly).
+    assert time.monotonic() - started < 10
     assert {s.reason for s in states} == {"session-token-expired-refresh-fetch-error"}
     assert instance.count("refresh") == 1

@@ -231,10 +231,11 @@ def test_refresh_timeout_is_honoured(
     state = run(browser, options)
     elapsed = time.monotonic() - started
     assert state.reason == EXPIRED + "fetch-error"
-    assert elapsed < 1.5
+    # At the timeout, not after the 30 s delay (loosely: a loaded machine schedules slowly).
+    assert elapsed < 10
     started = time.monotonic()
     state = asyncio.run(
         authenticate_request_async(page(f"{APP}/api/items", browser.cookies, headers=API), options)
     )
     assert state.reason == EXPIRED + "fetch-error"
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 10
