@@ -3,9 +3,10 @@
 No absolute wall-clock limits (machines differ); instead each case times the
 same request at size S and 4S and compares: linear work grows about 4x,
 quadratic about 16x. The bound (10x) is loose enough for a noisy CI machine
-and tight enough to catch a quadratic loop. Each timing is the best of a few
-runs, to drop scheduler noise, and a ratio over the bound is measured again
-(up to ``ROUNDS`` times) before it counts: a busy machine's outlier passes on
+and tight enough to catch a quadratic loop. Each timing is this process's CPU
+time (other processes on a busy machine preempt it: that stretches wall-clock
+time, not CPU time), the best of a few runs; and a ratio over the bound is
+measured again (up to ``ROUNDS`` times) before it counts: an outlier passes on
 a later round, quadratic work fails every one.
 """
 
@@ -30,11 +31,12 @@ Headers = list[tuple[str, str]]
 
 
 def best_time(run: Callable[[], object], repeat: int = 3) -> float:
+    """The least CPU time (this process, all its threads) of ``repeat`` calls of ``run``."""
     best = float("inf")
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = time.process_time()
         run()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best
 
 
