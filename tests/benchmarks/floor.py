@@ -14,9 +14,10 @@ is compared with.
 
 ``ContractFloorASGI`` and ``ContractFloorWSGI`` are that floor plus the objects
 the project's public contract hands an application (DESIGN.md's data flow):
-every header decoded into an ``AuthRequest``, a signed-in ``RequestState``,
-both bound for the request, and the endpoint's ``Auth`` built from them
-(``contract_auth``), each made the cheapest way the core offers. What the
+every header read into an ``AuthRequest`` (by the adapters' own header
+readers), a signed-in ``RequestState``, both bound for the request, and the
+endpoint's ``Auth`` built from them (``contract_auth``), each made the
+cheapest way the project offers. What the
 middleware costs beyond this floor is its own work; what this floor costs
 beyond the bare one is what the contract's objects cost.
 """
@@ -34,6 +35,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from clerk_middleware.adapters.asgi import _scope_headers
+from clerk_middleware.adapters.wsgi import _environ_headers
 from clerk_middleware.core import Auth, AuthRequest, RequestState
 from clerk_middleware.core._auth import auth_from_claims
 from clerk_middleware.core._request import request_with_headers
@@ -132,6 +135,19 @@ class FloorDecisions:
 
 _UNAUTHORIZED = [(b"content-length", b"10"), (b"content-type", b"text/plain")]
 
+
+async def _refuse_asgi(send: Any) -> None:
+    """The floors' answer to a request without verified claims, over ASGI: a 401."""
+    await send({"type": "http.response.start", "status": 401, "headers": _UNAUTHORIZED})
+    await send({"type": "http.response.body", "body": b"signed out"})
+
+
+def _refuse_wsgi(start_response: StartResponse) -> Iterable[bytes]:
+    """The floors' answer to a request without verified claims, over WSGI: a 401."""
+    start_response("401 Unauthorized", [("Content-Type", "text/plain"), ("Content-Length", "10")])
+    return [b"signed out"]
+
+
 #: What an exact answer reads of a request's headers; the rest need not be decoded.
 NEEDED = (
     "cookie",
@@ -177,8 +193,7 @@ class FloorASGI(_Floor):
         }
         claims = self.decisions.claims(fields.get("cookie") or "")
         if claims is None:
-            await send({"type": "http.response.start", "status": 401, "headers": _UNAUTHORIZED})
-            await send({"type": "http.response.body", "body": b"signed out"})
+            await _refuse_asgi(send)
             return
         token = CLAIMS.set(claims)
         try:
@@ -195,9 +210,7 @@ class FloorWSGI(_Floor):
         fields = {name: environ.get(key) for name, key in _NEEDED_ENVIRON}
         claims = self.decisions.claims(fields.get("cookie") or "")
         if claims is None:
-            headers = [("Content-Type", "text/plain"), ("Content-Length", "10")]
-            start_response("401 Unauthorized", headers)
-            return [b"signed out"]
+            return _refuse_wsgi(start_response)
         token = CLAIMS.set(claims)
         try:
             body: Iterable[bytes] = self.app(environ, start_response)
@@ -213,17 +226,6 @@ def contract_auth() -> Auth:
     return auth_from_claims(state.claims, state.token)
 
 
-#: WSGI header keys by their field names (``HTTP_X_FORWARDED_HOST`` -> ``x-forwarded-host``).
-_ENVIRON_NAMES: dict[str, str] = {}
-
-
-def _environ_name(key: str) -> str:
-    name = _ENVIRON_NAMES.get(key)
-    if name is None:
-        name = _ENVIRON_NAMES[key] = key[5:].replace("_", "-").lower()
-    return name
-
-
 class ContractFloorASGI(_Floor):
     """The floor plus the contract's objects, as pure ASGI; no verified claims: a 401."""
 
@@ -232,9 +234,8 @@ class ContractFloorASGI(_Floor):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # Every header: AuthRequest.headers holds them all (names repeat in no
-        # benchmark request, so none is joined).
-        fields = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        # Every header (AuthRequest.headers holds them all), as the adapter reads them.
+        fields = _scope_headers(scope["headers"])
         query = scope["query_string"]
         target = scope["raw_path"].decode("latin-1")
         if query:
@@ -243,8 +244,7 @@ class ContractFloorASGI(_Floor):
         request = request_with_headers(scope["method"], url, fields, scope["path"])
         found = self.decisions.verified(fields.get("cookie") or "")
         if found is None:
-            await send({"type": "http.response.start", "status": 401, "headers": _UNAUTHORIZED})
-            await send({"type": "http.response.body", "body": b"signed out"})
+            await _refuse_asgi(send)
             return
         token = CONTRACT.set((request, RequestState.signed_in(found[1], found[0])))
         try:
@@ -258,7 +258,7 @@ class ContractFloorWSGI(_Floor):
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         """Authenticate a request, bind its request and state, then call the app."""
-        fields = {_environ_name(key): value for key, value in environ.items() if key[:5] == "HTTP_"}
+        fields = _environ_headers(environ)  # every header, as the adapter reads them
         target = environ.get("REQUEST_URI") or environ.get("RAW_URI") or environ["PATH_INFO"]
         url = f"{environ['wsgi.url_scheme']}://{fields.get('host', 'localhost')}{target}"
         request = request_with_headers(
@@ -266,9 +266,7 @@ class ContractFloorWSGI(_Floor):
         )
         found = self.decisions.verified(fields.get("cookie") or "")
         if found is None:
-            headers = [("Content-Type", "text/plain"), ("Content-Length", "10")]
-            start_response("401 Unauthorized", headers)
-            return [b"signed out"]
+            return _refuse_wsgi(start_response)
         token = CONTRACT.set((request, RequestState.signed_in(found[1], found[0])))
         try:
             body: Iterable[bytes] = self.app(environ, start_response)
