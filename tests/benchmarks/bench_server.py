@@ -645,8 +645,8 @@ def table(summaries: Sequence[Summary]) -> str:
                 if s.cpu_us is not None and base.cpu_us is not None:
                     added = f"{s.cpu_us - base.cpu_us:+.0f}"
             # The floors too: a target over the alternative is out of reach where they miss it.
-            mine = s.config.auth in ("ours", "floor", "contract")
-            if alternative is not None and mine:
+            compared = s.config.auth in ("ours", "floor", "contract")
+            if alternative is not None and compared:
                 versus = f"{s.rate / alternative.rate:.2f}"
             cpu = f"{s.cpu_us:.0f}" if s.cpu_us is not None else "-"
             note = " (tokens repeated: raise --pool)" if s.repeated else ""
@@ -654,7 +654,7 @@ def table(summaries: Sequence[Summary]) -> str:
             rows.append(
                 f"| {stack} | {s.config.label}{note} | {s.rate:,.0f} | {s.p50 / 1000:.2f} "
                 f"| {s.p99 / 1000:.2f} | {ratio} | {versus} | {cpu} | {added} "
-                f"| {by_cpu(s, base)} | {by_cpu(s, alternative) if mine else '-'} | {errors} |"
+                f"| {by_cpu(s, base)} | {by_cpu(s, alternative) if compared else '-'} | {errors} |"
             )
     return "\n".join(rows)
 
