@@ -20,12 +20,15 @@ adapter does for each request.
 
 Floor rows time, alone, a step any exact answer takes (parsing a ``Cookie``
 header, reading 13 headers into a dict, looking a header up, copying the
-claims). The adapter table adds a pass-through middleware (what wrapping
-``send`` / ``start_response`` costs), the floor middlewares of ``floor.py``
-(those steps alone, as a hand-written middleware: what no exact middleware can
-go below; and around bare apps the contract floor, those steps plus the
-``AuthRequest``, ``RequestState`` and ``Auth`` this project's API hands an app)
-and the Starlette middleware's steps (``StepsASGI``).
+claims); the contract-floor rows take the "ours, cookie" rows' inputs through
+``floor.contract_decision`` (the request built, the floor's decision, a
+signed-in state). The adapter table adds a pass-through middleware (what
+wrapping ``send`` / ``start_response`` costs), the floor middlewares of
+``floor.py`` (those steps alone, as a hand-written middleware: what no exact
+middleware can go below; and the contract floor, those steps plus the
+``AuthRequest``, ``RequestState`` and ``Auth`` this project's API hands an app,
+around bare apps, Starlette and Flask) and the Starlette middleware's steps
+(``StepsASGI``).
 
 Optional rows: clerk-backend-api (``pip install clerk-backend-api``) and
 fastapi-clerk-auth (``pip install fastapi-clerk-auth``) are measured when
@@ -77,9 +80,11 @@ from tests.benchmarks.floor import (  # noqa: E402
     ContractFloorASGI,
     ContractFloorWSGI,
     FloorASGI,
+    FloorDecisions,
     FloorWSGI,
     b64_segment,
     contract_auth,
+    contract_decision,
     hand_written,
 )
 
@@ -359,6 +364,7 @@ def core_rows(sc: Scenario, batch: int, repeats: int, jwks: JwksServer) -> tuple
         )
     )
     rows += seen_floor_rows(sc, seen, batch, repeats)
+    rows += contract_floor_rows(sc, cookie_new, cookie_seen)
 
     # JWKS mode: keys from a (local) Backend API instead of jwt_key.
     remote = sc.issuer.options(networkless=False, authorized_parties=[APP], api_url=jwks.url)
@@ -376,6 +382,32 @@ def core_rows(sc: Scenario, batch: int, repeats: int, jwks: JwksServer) -> tuple
     )
     reset_backends()
     return raw_us, rows
+
+
+def contract_floor_rows(
+    sc: Scenario, cookie_new: list[list[Headers]], cookie_seen: list[list[Headers]]
+) -> list[Row]:
+    """The contract floor of ``authenticate_request`` on the rows "ours, cookie, ...".
+
+    The same inputs as those rows, through ``floor.contract_decision``: the
+    request built as ours is, the floor's decision, a signed-in state. What ours
+    costs beyond it is the work of Clerk's rules; what it costs beyond the floor
+    rows is what the contract's two objects cost.
+    """
+    decisions = FloorDecisions(sc.issuer.jwt_key, APP)
+
+    def floor(headers: Headers) -> None:
+        if contract_decision(decisions, "GET", URL, headers) is None:
+            raise RuntimeError("benchmark request refused by the contract floor")
+
+    return [
+        Row(
+            "contract floor, cookie, new token",
+            median_micros(floor, cookie_new, warmup=0),
+            "AuthRequest in, RequestState out",
+        ),
+        Row("contract floor, cookie, seen token", median_micros(floor, cookie_seen)),
+    ]
 
 
 def seen_floor_rows(sc: Scenario, token: str, batch: int, repeats: int) -> list[Row]:
@@ -786,6 +818,8 @@ def starlette_runs(
     if steps:
         floor = Middleware(FloorASGI, key=sc.issuer.jwt_key, party=APP)
         stacks["floor middleware"] = [floor]
+        contract = Middleware(ContractFloorASGI, key=sc.issuer.jwt_key, party=APP)
+        stacks["contract floor"] = [contract]
         options = build_options(_clerk_settings(sc))
         for level, name in (
             (1, "reading the request"),
@@ -859,6 +893,11 @@ def flask_runs(
             floored.wsgi_app, key=sc.issuer.jwt_key, party=APP
         )
         apps["floor middleware"] = floored
+        contract = make()
+        contract.wsgi_app = ContractFloorWSGI(  # type: ignore[method-assign]
+            contract.wsgi_app, key=sc.issuer.jwt_key, party=APP
+        )
+        apps["contract floor"] = contract
     wrapped = make()
     clerk_middleware(app=wrapped, **_clerk_settings(sc))
     apps["clerk_middleware"] = wrapped

@@ -219,6 +219,20 @@ class FloorWSGI(_Floor):
             CLAIMS.reset(token)
 
 
+def contract_decision(
+    decisions: FloorDecisions, method: str, url: str, headers: list[tuple[str, str]]
+) -> RequestState | None:
+    """The contract floor of ``authenticate_request`` alone: request in, state out.
+
+    An ``AuthRequest`` built from ``(name, value)`` pairs as an application
+    builds one, the floor's decision on its ``Cookie`` header, and a signed-in
+    ``RequestState`` (None where the floor refuses).
+    """
+    request = AuthRequest(method, url, headers)
+    found = decisions.verified(request.headers.get("cookie") or "")
+    return None if found is None else RequestState.signed_in(found[1], found[0])
+
+
 def contract_auth() -> Auth:
     """The endpoint's ``Auth`` under a contract floor, built from the bound state."""
     state = CONTRACT.get()[1]
