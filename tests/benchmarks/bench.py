@@ -22,13 +22,14 @@ Floor rows time, alone, a step any exact answer takes (parsing a ``Cookie``
 header, reading 13 headers into a dict, looking a header up, copying the
 claims); the contract-floor rows take the "ours, cookie" rows' inputs through
 ``floor.contract_decision`` (the request built, the floor's decision, a
-signed-in state). The adapter table adds a pass-through middleware (what
-wrapping ``send`` / ``start_response`` costs), the floor middlewares of
-``floor.py`` (those steps alone, as a hand-written middleware: what no exact
-middleware can go below; and the contract floor, those steps plus the
-``AuthRequest``, ``RequestState`` and ``Auth`` this project's API hands an app,
-around bare apps, Starlette and Flask) and the Starlette middleware's steps
-(``StepsASGI``).
+signed-in state), and one more floor row times Clerk's rules for that page
+load written tersely (``floor.cookie_rules``). The adapter table adds a
+pass-through middleware (what wrapping ``send`` / ``start_response`` costs),
+the floor middlewares of ``floor.py`` (those steps alone, as a hand-written
+middleware: what no exact middleware can go below; and the contract floor,
+those steps plus the ``AuthRequest``, ``RequestState`` and ``Auth`` this
+project's API hands an app, around bare apps, Starlette and Flask) and the
+Starlette middleware's steps (``StepsASGI``).
 
 Optional rows: clerk-backend-api (``pip install clerk-backend-api``) and
 fastapi-clerk-auth (``pip install fastapi-clerk-auth``) are measured when
@@ -85,6 +86,7 @@ from tests.benchmarks.floor import (  # noqa: E402
     b64_segment,
     contract_auth,
     contract_decision,
+    cookie_rules,
     hand_written,
 )
 
@@ -391,8 +393,10 @@ def contract_floor_rows(
 
     The same inputs as those rows, through ``floor.contract_decision``: the
     request built as ours is, the floor's decision, a signed-in state. What ours
-    costs beyond it is the work of Clerk's rules; what it costs beyond the floor
-    rows is what the contract's two objects cost.
+    costs beyond it is the work of Clerk's rules (and of remembering a
+    decision); what it costs beyond the floor rows is what the contract's two
+    objects cost. Then the least those rules cost: ``floor.cookie_rules``, on
+    the request's cookies parsed and its token decoded.
     """
     decisions = FloorDecisions(sc.issuer.jwt_key, APP)
 
@@ -400,6 +404,20 @@ def contract_floor_rows(
         if contract_decision(decisions, "GET", URL, headers) is None:
             raise RuntimeError("benchmark request refused by the contract floor")
 
+    # Clerk's rules alone, on what the contract floor has already parsed and decoded.
+    fields = dict(cookie_seen[0][0])
+    cookies = parse_clerk_cookies(fields["cookie"])
+    token = cookies["__session"]
+    jwt = decode_jwt(token)
+    decoded = {token: (jwt.header, jwt.payload)}
+    rules = {
+        "suffix": sc.suffix,
+        "frontend_api": sc.options.original_frontend_api,
+        "referrer": fields["referer"],
+        "origin": APP,
+    }
+    if cookie_rules(cookies, decoded, **rules) != token:
+        raise RuntimeError("the benchmark request fails the terse cookie rules")
     return [
         Row(
             "contract floor, cookie, new token",
@@ -407,6 +425,14 @@ def contract_floor_rows(
             "AuthRequest in, RequestState out",
         ),
         Row("contract floor, cookie, seen token", median_micros(floor, cookie_seen)),
+        Row(
+            "floor: Clerk's cookie rules of a page load, tersely",
+            median_micros(
+                lambda _: cookie_rules(cookies, decoded, **rules),
+                [[None] * len(b) for b in cookie_seen],
+            ),
+            "parsed and decoded already",
+        ),
     ]
 
 

@@ -17,9 +17,13 @@ the project's public contract hands an application (DESIGN.md's data flow):
 every header read into an ``AuthRequest`` (by the adapters' own header
 readers), a signed-in ``RequestState``, both bound for the request, and the
 endpoint's ``Auth`` built from them (``contract_auth``), each made the
-cheapest way the project offers. What the
+cheapest way the project offers (``contract_decision``: the same for
+``authenticate_request`` alone, request in and state out). What the
 middleware costs beyond this floor is its own work; what this floor costs
 beyond the bare one is what the contract's objects cost.
+
+``cookie_rules`` is Clerk's rules for a plain production page load written
+as tersely: the least those rules cost, beside the floors.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import base64
 import contextvars
 import json
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -39,6 +44,7 @@ from clerk_middleware.adapters.asgi import _scope_headers
 from clerk_middleware.adapters.wsgi import _environ_headers
 from clerk_middleware.core import Auth, AuthRequest, RequestState
 from clerk_middleware.core._auth import auth_from_claims
+from clerk_middleware.core._jwt import CATEGORY_IGNORE, CATEGORY_SESSION, OAUTH_TOKEN_TYPES
 from clerk_middleware.core._request import request_with_headers
 
 Environ = dict[str, Any]
@@ -81,6 +87,84 @@ def hand_written(token: str, key: RSAPublicKey, party: str, now: float) -> dict[
     if claims.get("iat", 0) > now + 5:
         raise ValueError("iat")
     return claims
+
+
+_WEB_ORIGIN = re.compile(r"https?://[^/?#]+")
+_SESSION_CATEGORIES = (None, CATEGORY_SESSION, CATEGORY_IGNORE)
+
+
+def cookie_rules(
+    cookies: dict[str, str],
+    decoded: dict[str, tuple[dict[str, Any], dict[str, Any]]],
+    *,
+    suffix: str,
+    frontend_api: str,
+    referrer: str | None,
+    origin: str,
+) -> str | None:
+    """Clerk's rules for a cookie request written tersely: the token they verify, or None.
+
+    Only the rules a plain production page load passes through, each in its
+    cheapest form, on cookies already parsed and tokens already decoded (both
+    shared with the verification): which of the plain and suffixed cookie sets
+    to read (the plain token's issuer, both tokens' ``iat``, both
+    ``__client_uat``), no handshake cookie, a session and an active client,
+    a session token's type and category, ``iat`` not before ``__client_uat``,
+    a same-origin ``Referer``, organization claims that are an object. None
+    where Clerk would answer otherwise (signed out, or a handshake) or would
+    first resolve a handshake cookie.
+
+    Args:
+        cookies: Clerk's cookies, parsed.
+        decoded: ``(header, payload)`` of each cookie token, by its text.
+        suffix: The instance's cookie suffix.
+        frontend_api: The instance's Frontend API host.
+        referrer: The ``Referer`` header of the page load, if any.
+        origin: The request's origin.
+    """
+    session = cookies.get("__session")
+    suffixed_session = cookies.get("__session_" + suffix)
+    uat = cookies.get("__client_uat")
+    suffixed_uat = cookies.get("__client_uat_" + suffix)
+    suffixed: bool | None = None
+    if session:
+        iss = decoded[session][1].get("iss")
+        if not iss:
+            suffixed = False
+        elif not isinstance(iss, str) or iss.removeprefix("https://") != frontend_api:
+            suffixed = True
+    if suffixed is None:
+        iat = decoded[session][1].get("iat") or 0 if session else 0
+        suffixed_iat = decoded[suffixed_session][1].get("iat") or 0 if suffixed_session else 0
+        # The plain set wins if the suffixed one is absent, older, or signed out alone.
+        plain_wins = (
+            (not suffixed_uat and not suffixed_session)
+            or (suffixed_uat != "0" and uat != "0" and iat > suffixed_iat)
+            or (suffixed_uat == "0" and uat != "0")
+        )
+        suffixed = not plain_wins and (bool(suffixed_uat) or not suffixed_session)
+    token = suffixed_session if suffixed else session
+    client_uat = int((suffixed_uat if suffixed else uat) or 0)
+    if "__clerk_handshake" in cookies or "__clerk_handshake_nonce" in cookies:
+        return None
+    if not token or not client_uat:
+        return None
+    header, payload = decoded[token]
+    sub = payload.get("sub")
+    if (
+        header.get("typ") in OAUTH_TOKEN_TYPES
+        or (isinstance(sub, str) and sub.startswith("mch_"))
+        or header.get("cat") not in _SESSION_CATEGORIES
+        or payload.get("iat", 0) < client_uat
+    ):
+        return None
+    if referrer:
+        match = _WEB_ORIGIN.match(referrer)
+        if match is None or match.group(0) != origin:
+            return None
+    if "o" in payload and not isinstance(payload["o"], dict):
+        return None
+    return token
 
 
 class FloorDecisions:
