@@ -144,7 +144,8 @@ def cookie_rules(
         )
         suffixed = not plain_wins and (bool(suffixed_uat) or not suffixed_session)
     token = suffixed_session if suffixed else session
-    client_uat = int((suffixed_uat if suffixed else uat) or 0)
+    uat_text = (suffixed_uat if suffixed else uat) or ""
+    client_uat = int(uat_text) if uat_text.isdigit() else 0  # odd text: not a plain page load
     if "__clerk_handshake" in cookies or "__clerk_handshake_nonce" in cookies:
         return None
     if not token or not client_uat:
