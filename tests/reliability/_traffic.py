@@ -126,6 +126,17 @@ class Traffic:
             shots = list(self.shots)
         return [s for s in shots if s.sent >= start and (end is None or s.sent < end)]
 
+    def phase(self, start: float, *, seconds: float, kind: str = "valid") -> list[Shot]:
+        """The shots sent since ``start``: ``seconds`` later, once one of ``kind`` has an answer.
+
+        A busy machine can stall the clients for longer than ``seconds``; an
+        empty phase would check nothing, so it also waits (as ``wait_for``) for
+        a ``kind`` request sent since ``start`` to be answered.
+        """
+        time.sleep(seconds)
+        self.wait_for(lambda shot: shot.kind == kind, after=start)
+        return self.between(start)
+
     def wait_for(self, condition: Callable[[Shot], bool], *, after: float,
                  timeout: float = 10.0) -> float:
         """Wait until a shot sent after ``after`` satisfies ``condition``; return when it was sent.

@@ -120,16 +120,14 @@ def test_cold_start_while_the_jwks_is_down_then_recovery(served: Served) -> None
     broken = time.monotonic()
     with Traffic(served.url, served.plans()) as traffic:
         start = traffic.mark()
-        time.sleep(0.8)
-        down = traffic.between(start)
+        down = traffic.phase(start, seconds=0.8)
         # Counted while still down, over the time it was down: a slow machine
         # stretches the window (and the retries in it), never the schedule.
         attempts = clerk.count("jwks")
         healed = traffic.mark()
         clerk.clear_faults()
         recovered = traffic.wait_for(lambda s: s.kind == "valid" and s.signed_in, after=healed)
-        time.sleep(0.5)
-        after = traffic.between(recovered + 0.1)
+        after = traffic.phase(recovered + 0.1, seconds=0.5)
     assert_healthy(down)
     # No key is known: signed out, and the reason says why.
     for shot in down:
@@ -154,8 +152,7 @@ def test_every_fault_with_keys_known_keeps_serving(served: Served) -> None:
             clerk.reset_counts()
             clerk.inject("jwks", fault)
             start = traffic.mark()
-            time.sleep(0.6)  # the 0.4 s TTL runs out: refetches hit the fault
-            during = traffic.between(start)
+            during = traffic.phase(start, seconds=0.6)  # the 0.4 s TTL runs out: refetches hit it
             clerk.clear_faults()
             time.sleep(0.2)
             assert_healthy(during)
@@ -176,8 +173,7 @@ def test_a_rejected_secret_key_signs_out_at_once_and_recovers(served: Served) ->
         clerk.inject("jwks", CannedResponse(401, code="clerk_key_invalid"))
         rejected = traffic.wait_for(lambda s: s.reason == "secret-key-invalid",
                                     after=traffic.mark())
-        time.sleep(0.4)
-        during = traffic.between(rejected + 0.25)
+        during = traffic.phase(rejected + 0.25, seconds=0.4)
         clerk.clear_faults()
         healed = traffic.mark()
         traffic.wait_for(lambda s: s.kind == "valid" and s.signed_in, after=healed)
@@ -195,13 +191,11 @@ def test_key_rotation_while_the_api_is_down(served: Served) -> None:
         clerk.rotate_key(keep_old=True)
         traffic.plans = [*plans, served.plan("new-key", clerk.signer.session_token(lifetime=600))]
         start = traffic.mark()
-        time.sleep(0.7)
-        during = traffic.between(start)
+        during = traffic.phase(start, seconds=0.7, kind="new-key")
         clerk.clear_faults()
         healed = traffic.mark()
         recovered = traffic.wait_for(lambda s: s.kind == "new-key" and s.signed_in, after=healed)
-        time.sleep(0.3)
-        after = traffic.between(recovered + 0.1)
+        after = traffic.phase(recovered + 0.1, seconds=0.3)
     assert_healthy(during + after)
     new_key = [s for s in during if s.kind == "new-key"]
     assert new_key and not any(s.signed_in for s in new_key)
