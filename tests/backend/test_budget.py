@@ -473,6 +473,18 @@ def held_transport(
     return httpx.MockTransport(handler)
 
 
+def all_in(entered: list[int], calls: list[str]) -> None:
+    """Wait until ten callers have started and one call is held, then a little more.
+
+    The last step (a caller reaching the shared call's wait) takes microseconds;
+    the time allowed is for a busy machine, where a thread may start late.
+    """
+    deadline = time.monotonic() + 10
+    while (len(entered) < 10 or not calls) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+
+
 def refresh_request(session_id: str = "sess_1") -> RefreshRequest:
     return RefreshRequest(
         session_id=session_id,
@@ -492,13 +504,16 @@ def test_each_caller_gets_its_own_copy_of_a_shared_answer() -> None:
     backend = BackendApi("https://api.example.com", "sk_test_x", transport=transport)
     answers: list[list[object]] = []
 
+    entered: list[int] = []
+
     def work() -> None:
+        entered.append(1)
         answers.append(backend.handshake_payload("n1"))
 
     threads = [threading.Thread(target=work) for _ in range(10)]
     for thread in threads:
         thread.start()
-    time.sleep(0.2)  # all ten are in: one leads, nine wait
+    all_in(entered, calls)  # all ten are in: one leads, nine wait
     release.set()
     for thread in threads:
         thread.join()
@@ -515,7 +530,10 @@ def test_each_caller_raises_its_own_copy_of_a_shared_failure() -> None:
     backend = BackendApi("https://api.example.com", "sk_test_x", transport=transport)
     raised: list[RefreshError] = []
 
+    entered: list[int] = []
+
     def work() -> None:
+        entered.append(1)
         try:
             backend.refresh_session(refresh_request())
         except RefreshError as exc:
@@ -524,7 +542,7 @@ def test_each_caller_raises_its_own_copy_of_a_shared_failure() -> None:
     threads = [threading.Thread(target=work) for _ in range(10)]
     for thread in threads:
         thread.start()
-    time.sleep(0.2)
+    all_in(entered, calls)
     release.set()
     for thread in threads:
         thread.join()
