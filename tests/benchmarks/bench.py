@@ -408,8 +408,7 @@ def contract_floor_rows(
     fields = dict(cookie_seen[0][0])
     cookies = parse_clerk_cookies(fields["cookie"])
     token = cookies["__session"]
-    jwt = decode_jwt(token)
-    decoded = {token: (jwt.header, jwt.payload)}
+    decoded = {token: decode_jwt(token)}
     rules = {
         "suffix": sc.suffix,
         "frontend_api": sc.options.original_frontend_api,

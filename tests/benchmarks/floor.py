@@ -31,7 +31,6 @@ from __future__ import annotations
 import base64
 import contextvars
 import json
-import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -44,8 +43,10 @@ from clerk_middleware.adapters.asgi import _scope_headers
 from clerk_middleware.adapters.wsgi import _environ_headers
 from clerk_middleware.core import Auth, AuthRequest, RequestState
 from clerk_middleware.core._auth import auth_from_claims
-from clerk_middleware.core._jwt import CATEGORY_IGNORE, CATEGORY_SESSION, OAUTH_TOKEN_TYPES
+from clerk_middleware.core._authenticate import _strip_schemes
+from clerk_middleware.core._jwt import DecodedJwt, has_non_session_category, is_machine_jwt
 from clerk_middleware.core._request import request_with_headers
+from clerk_middleware.core._url import fast_origin
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -89,13 +90,9 @@ def hand_written(token: str, key: RSAPublicKey, party: str, now: float) -> dict[
     return claims
 
 
-_WEB_ORIGIN = re.compile(r"https?://[^/?#]+")
-_SESSION_CATEGORIES = (None, CATEGORY_SESSION, CATEGORY_IGNORE)
-
-
 def cookie_rules(
     cookies: dict[str, str],
-    decoded: dict[str, tuple[dict[str, Any], dict[str, Any]]],
+    decoded: dict[str, DecodedJwt],
     *,
     suffix: str,
     frontend_api: str,
@@ -105,18 +102,19 @@ def cookie_rules(
     """Clerk's rules for a cookie request written tersely: the token they verify, or None.
 
     Only the rules a plain production page load passes through, each in its
-    cheapest form, on cookies already parsed and tokens already decoded (both
-    shared with the verification): which of the plain and suffixed cookie sets
-    to read (the plain token's issuer, both tokens' ``iat``, both
-    ``__client_uat``), no handshake cookie, a session and an active client,
-    a session token's type and category, ``iat`` not before ``__client_uat``,
-    a same-origin ``Referer``, organization claims that are an object. None
+    cheapest form (the core's own checks where it has one), on cookies already
+    parsed and tokens already decoded (both shared with the verification):
+    which of the plain and suffixed cookie sets to read (the plain token's
+    issuer, both tokens' ``iat``, both ``__client_uat``), no handshake cookie,
+    a session and an active client, a session token's type and category,
+    ``iat`` not before ``__client_uat``, a same-origin ``Referer``,
+    organization claims that are an object. None
     where Clerk would answer otherwise (signed out, or a handshake) or would
     first resolve a handshake cookie.
 
     Args:
         cookies: Clerk's cookies, parsed.
-        decoded: ``(header, payload)`` of each cookie token, by its text.
+        decoded: Each cookie token, decoded, by its text.
         suffix: The instance's cookie suffix.
         frontend_api: The instance's Frontend API host.
         referrer: The ``Referer`` header of the page load, if any.
@@ -128,14 +126,14 @@ def cookie_rules(
     suffixed_uat = cookies.get("__client_uat_" + suffix)
     suffixed: bool | None = None
     if session:
-        iss = decoded[session][1].get("iss")
+        iss = decoded[session].payload.get("iss")
         if not iss:
             suffixed = False
-        elif not isinstance(iss, str) or iss.removeprefix("https://") != frontend_api:
+        elif not isinstance(iss, str) or _strip_schemes(iss) != frontend_api:
             suffixed = True
     if suffixed is None:
-        iat = decoded[session][1].get("iat") or 0 if session else 0
-        suffixed_iat = decoded[suffixed_session][1].get("iat") or 0 if suffixed_session else 0
+        iat = decoded[session].payload.get("iat") or 0 if session else 0
+        suffixed_iat = decoded[suffixed_session].payload.get("iat") or 0 if suffixed_session else 0
         # The plain set wins if the suffixed one is absent, older, or signed out alone.
         plain_wins = (
             (not suffixed_uat and not suffixed_session)
@@ -150,19 +148,12 @@ def cookie_rules(
         return None
     if not token or not client_uat:
         return None
-    header, payload = decoded[token]
-    sub = payload.get("sub")
-    if (
-        header.get("typ") in OAUTH_TOKEN_TYPES
-        or (isinstance(sub, str) and sub.startswith("mch_"))
-        or header.get("cat") not in _SESSION_CATEGORIES
-        or payload.get("iat", 0) < client_uat
-    ):
+    jwt = decoded[token]
+    payload = jwt.payload
+    if is_machine_jwt(jwt) or has_non_session_category(jwt) or payload.get("iat", 0) < client_uat:
         return None
-    if referrer:
-        match = _WEB_ORIGIN.match(referrer)
-        if match is None or match.group(0) != origin:
-            return None
+    if referrer and fast_origin(referrer) != origin:  # not a simple URL: not a plain page load
+        return None
     if "o" in payload and not isinstance(payload["o"], dict):
         return None
     return token
@@ -199,6 +190,11 @@ class FloorDecisions:
         if claims["exp"] <= time.time():
             return None
         return token, dict(claims)
+
+    def signed_in(self, cookie: str) -> RequestState | None:
+        """The signed-in state of the header's verified session cookie, or None."""
+        found = self.verified(cookie)
+        return None if found is None else RequestState.signed_in(found[1], found[0])
 
     def _verify(self, cookie: str) -> tuple[str, dict[str, Any]] | None:
         token = None
@@ -314,8 +310,7 @@ def contract_decision(
     ``RequestState`` (None where the floor refuses).
     """
     request = AuthRequest(method, url, headers)
-    found = decisions.verified(request.headers.get("cookie") or "")
-    return None if found is None else RequestState.signed_in(found[1], found[0])
+    return decisions.signed_in(request.headers.get("cookie") or "")
 
 
 def contract_auth() -> Auth:
@@ -341,11 +336,11 @@ class ContractFloorASGI(_Floor):
             target += "?" + query.decode("latin-1")
         url = f"{scope['scheme']}://{fields.get('host', 'localhost')}{target}"
         request = request_with_headers(scope["method"], url, fields, scope["path"])
-        found = self.decisions.verified(fields.get("cookie") or "")
-        if found is None:
+        state = self.decisions.signed_in(fields.get("cookie") or "")
+        if state is None:
             await _refuse_asgi(send)
             return
-        token = CONTRACT.set((request, RequestState.signed_in(found[1], found[0])))
+        token = CONTRACT.set((request, state))
         try:
             await self.app(scope, receive, send)
         finally:
@@ -363,10 +358,10 @@ class ContractFloorWSGI(_Floor):
         request = request_with_headers(
             environ["REQUEST_METHOD"], url, fields, environ.get("PATH_INFO", "")
         )
-        found = self.decisions.verified(fields.get("cookie") or "")
-        if found is None:
+        state = self.decisions.signed_in(fields.get("cookie") or "")
+        if state is None:
             return _refuse_wsgi(start_response)
-        token = CONTRACT.set((request, RequestState.signed_in(found[1], found[0])))
+        token = CONTRACT.set((request, state))
         try:
             body: Iterable[bytes] = self.app(environ, start_response)
             return body

@@ -55,11 +55,11 @@ def _rules_and_ours(
     """The token ``cookie_rules`` signs in with, and the token our flow signs in with."""
     options = issuer.options(authorized_parties=[APP])
     cookies = parse_clerk_cookies(cookie)
-    decoded = {}
-    for name in ("__session", f"__session_{options.cookie_suffix}"):
-        if name in cookies:
-            jwt = decode_jwt(cookies[name])
-            decoded[cookies[name]] = (jwt.header, jwt.payload)
+    decoded = {
+        cookies[name]: decode_jwt(cookies[name])
+        for name in ("__session", f"__session_{options.cookie_suffix}")
+        if name in cookies
+    }
     rules = cookie_rules(
         cookies,
         decoded,
@@ -83,6 +83,7 @@ def _rules_and_ours(
         "suffixed set only",
         "suffixed set newer",
         "cross-origin referrer",
+        "referrer with the default port",
         "no client uat",
         "token older than client uat",
     ],
@@ -105,14 +106,18 @@ def test_cookie_rules_sign_in_where_clerks_rules_do(case: str) -> None:
         "suffixed set only": suffixed,
         "suffixed set newer": f"__client_uat={uat}; __session={other}; {suffixed}",
         "cross-origin referrer": f"{suffixed}; {plain}",
+        "referrer with the default port": f"{suffixed}; {plain}",
         "no client uat": f"__session={token}",
         "token older than client uat": f"__client_uat={now + 100}; __session={token}",
     }[case]
     if case == "cross-origin referrer":
         referrer = "https://elsewhere.example/page"
+    elif case == "referrer with the default port":
+        referrer = "https://app.example.com:443/dashboard"  # the same origin
     rules, ours = _rules_and_ours(issuer, cookie, referrer)
     assert rules == ours
-    expected_in = case in ("both sets", "plain set only", "suffixed set only", "suffixed set newer")
+    signed_out = ("cross-origin referrer", "no client uat", "token older than client uat")
+    expected_in = case not in signed_out
     assert (rules is not None) == expected_in
 
 
